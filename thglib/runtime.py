@@ -1,0 +1,78 @@
+"""Where the code runs: device choice, smoke mode, Colab, network.
+
+Notebooks call these instead of repeating environment checks, so the same
+chapter runs in the book build, in CI (``SMOKE``), in Colab and offline.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from functools import lru_cache
+
+__all__ = ["device", "is_smoke", "in_colab", "network_available", "describe"]
+
+
+def device(choice: str = "auto") -> str:
+    """Return a torch device string: ``"auto"`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``.
+
+    Any other value (``"cpu"``, ``"cuda:1"``, ``"mps"``) is returned unchanged after a check that
+    torch can use it.
+    """
+    import torch
+
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "cpu"
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        from .errors import BadInputError
+
+        raise BadInputError("device", f"'{choice}' requested but CUDA is not available",
+                            "Use device='auto' or 'cpu' (in Colab: Runtime → Change runtime type → GPU)")
+    return choice
+
+
+def is_smoke(default: bool = False) -> bool:
+    """Smoke mode (tiny inputs, every code path): ``$THG_SMOKE`` in {1,true,yes,on}; else ``default``."""
+    v = os.environ.get("THG_SMOKE")
+    if v is not None:
+        return v.strip().lower() in {"1", "true", "yes", "on"}
+    return default
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+@lru_cache(maxsize=8)
+def network_available(host: str = "github.com", port: int = 443, timeout: float = 2.0) -> bool:
+    """True if a TCP connection to ``host:port`` succeeds within ``timeout`` seconds.
+
+    ``$THG_OFFLINE=1`` forces False (no connection is attempted).
+    """
+    if os.environ.get("THG_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def describe() -> str:
+    """One line describing the runtime, for the top of a notebook."""
+    import platform
+
+    try:
+        import torch
+
+        dev = device("auto")
+        tv = torch.__version__
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        dev, tv = "cpu", "not installed"
+    where = "Colab" if in_colab() else platform.node() or "local"
+    return (f"thglib runtime: {where}, Python {platform.python_version()}, torch {tv}, "
+            f"device={dev}, network={'yes' if network_available() else 'no'}")
