@@ -1,0 +1,462 @@
+"""Model registry and download cache for every pretrained network thglib uses.
+
+One table, :data:`REGISTRY`, lists each downloadable file: where it officially lives, how big
+it is and its SHA-256 where those are known, its licence and paper, and which thglib code
+reads it.  :func:`fetch` turns a registry name into a verified local file:
+
+1. a file the user already has (``path=``) wins, but is still checked against the known hash;
+2. otherwise a valid copy in the cache (``$THG_HOME/weights``, default
+   ``platformdirs.user_cache_dir("thglib")/weights``) is returned without touching the network;
+3. otherwise the file is streamed to a temporary file *in the cache directory*, checked
+   (length, size, SHA-256) and only then moved into place with :func:`os.replace`, so a
+   partial or wrong download is never left behind nor used.
+
+``$THG_OFFLINE=1`` forbids step 3; every failure raises :class:`~thglib.errors.WeightsUnavailable`
+whose message names the URL, the expected path and how to place the file by hand.
+
+Hash convention (torch.hub, ``torch/hub.py`` ``HASH_REGEX``): a file named ``stem-<hex>.ext``
+(e.g. ``s3fd-619a316812.pth``) carries the first hex digits of its own SHA-256.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from .errors import BadInputError, MediaError, WeightsUnavailable
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+
+__all__ = [
+    "ModelCard",
+    "REGISTRY",
+    "card",
+    "cache_dir",
+    "path_for",
+    "fetch",
+    "load_state_dict",
+    "registry_table",
+    "describe",
+    "sha256_of",
+]
+
+#: torch.hub's file-name hash convention ``name-<sha256 prefix>.ext`` (at least 6 hex digits).
+HASH_PREFIX = re.compile(r"-([a-f0-9]{6,})\.")
+
+_CHUNK = 1 << 20
+_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """One downloadable model file and what is known about it (unknown facts stay ``None``)."""
+
+    name: str  #: registry key, e.g. ``"wav2lip_gan"``
+    filename: str  #: file name in the cache
+    urls: tuple[str, ...]  #: official URL first, then hash-verified mirrors
+    sha256: str | None  #: full hex SHA-256 of the file, if known
+    size: int | None  #: size in bytes, if known
+    licence: str
+    paper: str  #: title of the paper that introduced the weights
+    arxiv: str | None  #: arXiv id of that paper
+    used_by: tuple[str, ...]  #: thglib code that loads the file
+    source: str  #: where the URL is documented
+    manual: str = ""  #: how to obtain the file by hand when the URL fails
+    notes: str = ""
+
+    @property
+    def url(self) -> str | None:
+        """The official URL (first of :attr:`urls`)."""
+        return self.urls[0] if self.urls else None
+
+    @property
+    def hash_prefix(self) -> str | None:
+        """SHA-256 prefix carried by a torch.hub-style file name, e.g. ``619a316812``."""
+        m = HASH_PREFIX.search(self.filename)
+        return m.group(1) if m else None
+
+    @property
+    def expected_hash(self) -> str | None:
+        """Full SHA-256 if known, else the file-name prefix, else ``None``."""
+        return self.sha256 or self.hash_prefix
+
+
+_W2L_PAPER = "A Lip Sync Expert Is All You Need for Speech to Lip Generation In the Wild"
+_W2L_LICENCE = "non-commercial research/personal use only (Rudrabha/Wav2Lip README; trained on LRS2)"
+# The README's OneDrive share ids, in the direct-download form used by the repo's own
+# scripts/download_models.sh.  IIIT revoked that OneDrive in April 2025 (Rudrabha/Wav2Lip#739:
+# "The weights were in a IIIT paid one drive which was revoked recently"); the replacement links
+# were reported broken again (#748 for the expert, #752 for wav2lip_gan.pth, July 2025).
+_W2L_ONEDRIVE = ("https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/"
+                 "_layouts/15/download.aspx?share=")
+_W2L_MANUAL = ("The official OneDrive links were revoked in 2025 (Rudrabha/Wav2Lip issues #739, "
+               "#748, #752). The README also lists a Google Drive folder: "
+               "https://drive.google.com/drive/folders/1I-0dNLfFOSFwrfqjNa-SXuwaURHE5K4k")
+_W2L_SOURCE = "Rudrabha/Wav2Lip README.md 'Getting the weights'"
+
+REGISTRY: tuple[ModelCard, ...] = (
+    ModelCard(
+        name="wav2lip", filename="wav2lip.pth",
+        urls=(_W2L_ONEDRIVE + "Eb3LEzbfuKlJiR600lQWRxgBIY27JZg80f7V9jtMfbNDaQ",),
+        sha256=None, size=None, licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
+        used_by=("thglib.lipsync.wav2lip",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
+        notes="Generator without the visual-quality GAN loss: better sync, blurrier mouth. "
+              "Checkpoint dict {'state_dict': {'module.…': …}, 'optimizer': …, 'global_step': …}.",
+    ),
+    ModelCard(
+        name="wav2lip_gan", filename="wav2lip_gan.pth",
+        # Official link (README), then one mirror.  The mirror is justified only because the
+        # SHA-256 below is pinned.  It is not published by the authors: several independent
+        # projects record it (and 435,801,865 B) for their copies, one as that HF file's LFS etag.
+        urls=(_W2L_ONEDRIVE + "EdjI7bZlgApMqsVoEUUXpLsBxqXbn5z8VTmoxp55YNDcIA",
+              "https://huggingface.co/numz/wav2lip_studio/resolve/main/Wav2lip/wav2lip_gan.pth"),
+        sha256="ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8", size=435801865,
+        licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
+        used_by=("thglib.lipsync.wav2lip",), source=_W2L_SOURCE + "; scripts/download_models.sh",
+        manual=_W2L_MANUAL, notes="Generator trained with the visual-quality discriminator.",
+    ),
+    ModelCard(
+        name="wav2lip_expert", filename="lipsync_expert.pth",
+        urls=(_W2L_ONEDRIVE + "EQRvmiZg-HRAjvI6zqN9eTEBP74KefynCwPWVmF57l-AYA",),
+        sha256=None, size=None, licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
+        used_by=("thglib.metrics.expert_sync",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
+        notes="Expert lip-sync discriminator (models/syncnet.py SyncNet_color), frozen while "
+              "training Wav2Lip.",
+    ),
+    ModelCard(
+        name="wav2lip_visual_quality_disc", filename="visual_quality_disc.pth",
+        urls=(_W2L_ONEDRIVE + "EQVqH88dTm1HjlK11eNba5gBbn15WMS0B0EZbDBttqrqkg",),
+        sha256=None, size=None, licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
+        used_by=("thglib.lipsync.visual_quality_disc",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
+        notes="Wav2Lip_disc_qual from models/wav2lip.py (added to the README in 2024).",
+    ),
+    ModelCard(
+        name="syncnet_v2", filename="syncnet_v2.model",
+        # joonson/syncnet_python download_model.sh uses http:// on the same host that it reaches
+        # over https:// for sfd_face.pth; we use https.  SHA-256: also the content-addressed
+        # folder name of JaesungHuh/voxconverse_pipeline's copy on Hugging Face.
+        urls=("https://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model",),
+        sha256="961e8696f888fce4f3f3a6c3d5b3267cf5b343100b238e79b2659bff2c605442", size=54573114,
+        licence="MIT (code, joonson/syncnet_python); no separate licence stated for the weights",
+        paper="Out of time: automated lip sync in the wild (ACCV 2016 workshops)", arxiv=None,
+        used_by=("thglib.metrics.lse",), source="joonson/syncnet_python download_model.sh",
+        notes="SyncNet used for LSE-D / LSE-C (SyncNetModel.py class S).",
+    ),
+    ModelCard(
+        name="hopenet_robust_alpha1", filename="hopenet_robust_alpha1.pkl",
+        # README link "300W-LP, alpha 1, robust to image quality" (drive.google.com/open?id=…),
+        # written in Drive's direct-download form.  Drive may answer with a confirmation page,
+        # which fetch() detects and reports.
+        urls=("https://drive.google.com/uc?export=download&id=1m25PrSE7g9D2q2XJVMR6IA7RaCvWSzCR",),
+        sha256=None, size=None, licence="Apache-2.0 (natanielruiz/deep-head-pose repository)",
+        paper="Fine-Grained Head Pose Estimation Without Keypoints", arxiv="1710.00925",
+        used_by=("thglib.face.head_pose",), source="natanielruiz/deep-head-pose README.md",
+        manual="Open https://drive.google.com/open?id=1m25PrSE7g9D2q2XJVMR6IA7RaCvWSzCR in a browser.",
+        notes="Hopenet (ResNet-50, 66 bins per angle) trained on 300W-LP with blur/downsampling.",
+    ),
+    ModelCard(
+        name="fid_inception", filename="pt_inception-2015-12-05-6726825d.pth",
+        urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+              "pt_inception-2015-12-05-6726825d.pth",),
+        sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2", size=95628359,
+        licence="Apache-2.0 (pytorch-fid; port of TensorFlow's inception-2015-12-05)",
+        paper="Rethinking the Inception Architecture for Computer Vision", arxiv="1512.00567",
+        used_by=("thglib.metrics.fid",), source="pytorch-fid src/pytorch_fid/inception.py FID_WEIGHTS_URL",
+        notes="The TF-FID Inception-v3 (1008 classes); FID: Heusel et al. 2017, arXiv:1706.08500.",
+    ),
+    ModelCard(
+        name="lpips_alex_backbone", filename="alexnet-owt-7be5be79.pth",
+        urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",),
+        sha256="7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02", size=244408911,
+        licence="BSD-3-Clause (torchvision)",
+        paper="One weird trick for parallelizing convolutional neural networks", arxiv="1404.5997",
+        used_by=("thglib.metrics.lpips",), source="torchvision AlexNet_Weights.IMAGENET1K_V1.url",
+        notes="ImageNet backbone of LPIPS-alex (Zhang et al. 2018, arXiv:1801.03924); the LPIPS "
+              "linear heads ship inside the lpips wheel.",
+    ),
+    ModelCard(
+        name="lpips_vgg_backbone", filename="vgg16-397923af.pth",
+        urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
+        sha256="397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0", size=553433881,
+        licence="BSD-3-Clause (torchvision)",
+        paper="Very Deep Convolutional Networks for Large-Scale Image Recognition", arxiv="1409.1556",
+        used_by=("thglib.metrics.lpips",), source="torchvision VGG16_Weights.IMAGENET1K_V1.url",
+        notes="ImageNet backbone of LPIPS-vgg (Zhang et al. 2018, arXiv:1801.03924).",
+    ),
+    ModelCard(
+        name="s3fd", filename="s3fd-619a316812.pth",
+        urls=("https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth",),
+        sha256="619a31681264d3f7f7fc7a16a42cbbe8b23f31a256f75a366e5a1bcd59b33543", size=89843225,
+        licence="BSD-3-Clause (1adrianb/face-alignment repository)",
+        paper="S3FD: Single Shot Scale-invariant Face Detector", arxiv="1708.05237",
+        used_by=("thglib.face.detection.detect_faces",),
+        source="face-alignment face_alignment/detection/sfd/sfd_detector.py; Wav2Lip README",
+        notes="The detector Wav2Lip expects at face_detection/detection/sfd/s3fd.pth.",
+    ),
+    ModelCard(
+        name="2dfan4", filename="2DFAN4-11f355bf06.pth.tar",
+        urls=("https://www.adrianbulat.com/downloads/python-fan/2DFAN4-11f355bf06.pth.tar",),
+        sha256="11f355bf0693120222f5955ce3f9dc8fb5763ebb30a47d7906e509490d32e4aa", size=None,
+        licence="BSD-3-Clause (1adrianb/face-alignment repository)",
+        paper="How far are we from solving the 2D & 3D Face Alignment problem? "
+              "(and a dataset of 230,000 3D facial landmarks)", arxiv="1703.07332",
+        used_by=("thglib.face.landmarking.landmarks",), source="face-alignment 1.5.0 face_alignment/api.py models_urls",
+        notes="Plain state_dict of FAN(4), 68 landmarks. face-alignment 1.3-1.4 used a TorchScript "
+              "archive instead (2DFAN4-cd938726ad.zip), which is a different file.",
+    ),
+    ModelCard(
+        name="buffalo_l", filename="buffalo_l.zip",
+        urls=("https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip",),
+        sha256="80ffe37d8a5940d59a7384c201a2a38d4741f2f3c51eef46ebb28218a7b0ca2f", size=288621354,
+        licence="non-commercial research only (InsightFace pretrained models; code is MIT)",
+        paper="ArcFace: Additive Angular Margin Loss for Deep Face Recognition", arxiv="1801.07698",
+        used_by=("thglib.face.identity.identity_embedding",),
+        source="insightface python-package insightface/utils/storage.py BASE_REPO_URL (v0.7)",
+        notes="Zip of five ONNX models: det_10g (SCRFD, arXiv:2105.04714), w600k_r50 (ArcFace), "
+              "2d106det, 1k3d68, genderage. fetch() returns the zip; unpack it yourself.",
+    ),
+)
+
+_BY_NAME: dict[str, ModelCard] = {c.name: c for c in REGISTRY}
+
+
+class _DownloadFailed(Exception):
+    """One URL did not yield a verified file (internal; surfaced as WeightsUnavailable)."""
+
+
+def card(name: str) -> ModelCard:
+    """The :class:`ModelCard` registered under ``name``."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        close = difflib.get_close_matches(str(name), list(_BY_NAME), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise BadInputError("name", f"unknown model '{name}'",
+                            f"{hint}Known models: {', '.join(_BY_NAME)}") from None
+
+
+def cache_dir() -> Path:
+    """Weights cache: ``$THG_HOME/weights``, default ``platformdirs.user_cache_dir("thglib")/weights``."""
+    home = os.environ.get("THG_HOME")
+    if home:
+        return Path(home).expanduser() / "weights"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("thglib")) / "weights"
+
+
+def path_for(name: str) -> Path:
+    """Where the cached copy of ``name`` lives (whether or not it exists yet)."""
+    return cache_dir() / card(name).filename
+
+
+def _offline() -> bool:
+    """``$THG_OFFLINE`` in {1, true, yes, on} means: never use the network."""
+    return os.environ.get("THG_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file, memoised per (path, size, mtime) so a cache hit is hashed once."""
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        with p.open("rb") as f:
+            _DIGESTS[key] = hashlib.file_digest(f, "sha256").hexdigest()
+    return _DIGESTS[key]
+
+
+def _problem(path: Path, c: ModelCard) -> str | None:
+    """Why ``path`` is not a valid copy of ``c``'s file, or ``None`` when it is."""
+    size = path.stat().st_size
+    if c.size is not None and size != c.size:
+        return f"it has {size} bytes, expected {c.size}"
+    expected = c.expected_hash
+    if expected is not None:
+        digest = sha256_of(path)
+        if not digest.startswith(expected):
+            return f"its SHA-256 is {digest}, expected {expected}{'' if len(expected) == 64 else '…'}"
+    return None
+
+
+def _check_local(c: ModelCard, path: Path) -> Path:
+    """Validate a file the user supplied with ``path=``; it is never copied nor modified."""
+    if not path.is_file():
+        raise BadInputError("path", f"'{path}' is not a file",
+                            f"Pass the location of your copy of {c.filename}")
+    problem = _problem(path, c)
+    if problem:
+        raise BadInputError("path", f"'{path}' is not the expected {c.filename}: {problem}",
+                            f"Re-download it from {c.url} or check that you passed the right file")
+    return path
+
+
+def _stream(url: str, out: BinaryIO, c: ModelCard, progress: bool) -> None:
+    """Copy ``url`` into ``out`` with a tqdm bar; fail on HTML pages and short reads."""
+    from tqdm.auto import tqdm
+
+    req = urllib.request.Request(url, headers={"User-Agent": "thglib-weights"})
+    try:
+        with urllib.request.urlopen(req, timeout=_TIMEOUT_S) as resp:
+            if resp.headers.get_content_type() == "text/html":
+                raise _DownloadFailed("the server sent a web page, not the file (the link needs a browser)")
+            length = resp.headers.get("Content-Length")
+            declared = int(length) if length and length.isdigit() else None
+            got = 0
+            with tqdm(total=declared or c.size, unit="B", unit_scale=True, unit_divisor=1024,
+                      desc=c.filename, disable=not progress) as bar:
+                while chunk := resp.read(_CHUNK):
+                    out.write(chunk)
+                    got += len(chunk)
+                    bar.update(len(chunk))
+    except urllib.error.HTTPError as e:
+        raise _DownloadFailed(f"HTTP {e.code} {e.reason}") from e
+    except (urllib.error.URLError, OSError) as e:
+        raise _DownloadFailed(f"network error: {getattr(e, 'reason', e)}") from e
+    if declared is not None and got != declared:
+        raise _DownloadFailed(f"connection closed after {got} of {declared} bytes")
+
+
+def _download(url: str, c: ModelCard, target: Path, progress: bool) -> None:
+    """Download to a temp file next to ``target``, verify, then ``os.replace`` it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _stream(url, out, c, progress)
+        problem = _problem(tmp, c)
+        if problem:
+            raise _DownloadFailed(f"the downloaded file was rejected: {problem}")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def fetch(name: str, *, path: str | Path | None = None, progress: bool = True,
+          url: str | None = None) -> Path:
+    """Local path of the verified weights ``name``, downloading them into the cache if needed.
+
+    ``path``: a copy the user already has; it overrides the cache and the network but is still
+    checked against the known size/SHA-256.  ``url``: try this URL instead of the registry's.
+    Raises :class:`WeightsUnavailable` when the file can be neither found nor downloaded.
+    """
+    c = card(name)
+    if path is not None:
+        return _check_local(c, Path(path).expanduser())
+    target = path_for(name)
+    stale = ""
+    if target.is_file():
+        problem = _problem(target, c)
+        if problem is None:
+            return target
+        stale = f"the cached copy is invalid ({problem}); "
+    urls = (url,) if url else c.urls
+    hint = f" {c.manual}" if c.manual else ""
+    if _offline():
+        raise WeightsUnavailable(name, urls[0] if urls else None, target,
+                                 f"{stale}$THG_OFFLINE is set, so no download was tried.{hint}")
+    reasons = []
+    for u in urls:
+        try:
+            _download(u, c, target, progress)
+            return target
+        except _DownloadFailed as e:
+            reasons.append(f"{u}: {e}")
+    raise WeightsUnavailable(name, urls[0] if urls else None, target,
+                             stale + "download failed: " + "; ".join(reasons) + "." + hint)
+
+
+def _resolve(name_or_path: str | Path) -> Path:
+    """A registry name goes through :func:`fetch`; anything else must be an existing file."""
+    if isinstance(name_or_path, str) and name_or_path in _BY_NAME:
+        return fetch(name_or_path)
+    p = Path(name_or_path).expanduser()
+    if not p.is_file():
+        raise BadInputError("name_or_path", f"'{name_or_path}' is neither a registered model nor a file",
+                            f"Use one of {', '.join(_BY_NAME)} or the path of a checkpoint")
+    return p
+
+
+def load_state_dict(name_or_path: str | Path, *, strip_prefix: str | None = "module.",
+                    map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Load a state_dict safely with ``torch.load(weights_only=True)`` (no arbitrary unpickling).
+
+    Accepts a plain state_dict or a checkpoint ``{"state_dict": {...}, ...}`` (the Wav2Lip format);
+    ``strip_prefix`` (``"module."`` from ``nn.DataParallel``) is removed only when *every* key has it.
+    """
+    import torch
+
+    p = _resolve(name_or_path)
+    try:
+        obj = torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MediaError(p, f"refused to load it with weights_only=True ({first})",
+                         "Only tensors and plain containers are loaded. If you trust the file, "
+                         "load it yourself with torch.load(..., weights_only=False)") from e
+    except Exception as e:  # torch raises many types for a file that is not a checkpoint
+        raise MediaError(p, f"not a readable PyTorch checkpoint ({type(e).__name__}: {e})",
+                         "Check that the download is complete and the file is a .pth/.pt") from e
+    sd = obj["state_dict"] if isinstance(obj, dict) and "state_dict" in obj else obj
+    if not isinstance(sd, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()):
+        raise MediaError(p, "does not hold a state_dict (a mapping of names to tensors)",
+                         "Pass a checkpoint saved with torch.save(model.state_dict(), path)")
+    if strip_prefix and sd and all(k.startswith(strip_prefix) for k in sd):
+        sd = {k[len(strip_prefix):]: v for k, v in sd.items()}
+    return dict(sd)
+
+
+def registry_table() -> pd.DataFrame:
+    """The registry as a DataFrame (one row per model), for the book's appendix."""
+    import pandas as pd
+
+    rows = []
+    for c in REGISTRY:
+        row = asdict(c)
+        row["url"] = c.url
+        row["mirrors"] = ", ".join(c.urls[1:])
+        row["size_MB"] = None if c.size is None else round(c.size / 1e6, 1)
+        row["used_by"] = ", ".join(c.used_by)
+        del row["urls"], row["size"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("name")
+
+
+def describe(name: str) -> str:
+    """A few readable lines about one model: file, source, check values, licence, paper, cache."""
+    c = card(name)
+    size = "unknown" if c.size is None else f"{c.size:,} bytes"
+    arxiv = f" (arXiv:{c.arxiv})" if c.arxiv else ""
+    lines = [
+        f"{c.name}: {c.filename}",
+        f"  url:      {c.url}",
+        *(f"  mirror:   {m}" for m in c.urls[1:]),
+        f"  source:   {c.source}",
+        f"  size:     {size}",
+        f"  sha256:   {c.expected_hash or 'unknown'}",
+        f"  licence:  {c.licence}",
+        f"  paper:    {c.paper}{arxiv}",
+        f"  used by:  {', '.join(c.used_by)}",
+        f"  cache:    {path_for(name)}",
+    ]
+    if c.notes:
+        lines.append(f"  notes:    {c.notes}")
+    if c.manual:
+        lines.append(f"  by hand:  {c.manual}")
+    return "\n".join(lines)
