@@ -21,7 +21,7 @@ from thglib.book import colab_badge, install_cell
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 PARTS = ["Introduction", "Taxonomy", "Datasets", "Metrics", "Losses", "Live demos",
-         "Benchmarks and reproducibility", "Teaching"]
+         "Benchmarks and reproducibility", "Teaching", "References"]
 IDS = [str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS]
 
 
