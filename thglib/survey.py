@@ -31,6 +31,13 @@ __all__ = [
     "load_table",
     "check_table",
     "bib_keys",
+    "NOT_LABELLED",
+    "FILTERS",
+    "filter_methods",
+    "category_counts",
+    "resolution_short_side",
+    "provenance",
+    "metric_spread",
 ]
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -211,3 +218,131 @@ def bib_keys(*paths: str | Path) -> list[str]:
         text = Path(path).read_text(encoding="utf-8")
         keys += re.findall(r"^@\w+\s*\{\s*([^,\s]+)\s*,", text, flags=re.M)
     return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries over the tables (used by the survey chapters and thglib.survey_plots)
+# ---------------------------------------------------------------------------------------------
+
+#: Label that stands for an empty ("not verified") category cell in counts and plots.
+NOT_LABELLED = "(not labelled)"
+
+#: ``filter_methods`` keyword -> methods.csv column.
+FILTERS: dict[str, str] = {
+    "modality": "driving_modality",
+    "task": "task",
+    "representation": "representation",
+    "paradigm": "paradigm",
+    "identity": "identity_setting",
+}
+
+
+def _allowed(table: str, column: str) -> tuple[str, ...] | None:
+    """Allowed categories of ``table.column`` from :data:`SCHEMAS` (``None`` when free text)."""
+    return {c.name: c.allowed for c in SCHEMAS[table]}[column]
+
+
+def filter_methods(methods: pd.DataFrame, *, years: tuple[int, int] | None = None,
+                   **categories: str | list[str] | tuple[str, ...] | None) -> pd.DataFrame:
+    """Rows of ``methods`` that match every given filter (an AND over filters, an OR within one).
+
+    ``categories`` are keywords of :data:`FILTERS` (``modality``, ``task``, ``representation``,
+    ``paradigm``, ``identity``), each one category or a list of them; ``None`` means "any".
+    ``years=(first, last)`` keeps ``first <= year <= last`` and drops undated rows.
+    Unknown keywords or categories raise :class:`BadInputError`.
+    """
+    keep = pd.Series(True, index=methods.index)
+    for key, wanted in categories.items():
+        if key not in FILTERS:
+            raise BadInputError(key, "unknown filter", f"Use one of: {', '.join(FILTERS)}")
+        if wanted is None:
+            continue
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        allowed = _allowed("methods", FILTERS[key])
+        bad = [w for w in wanted if w not in allowed]
+        if bad:
+            raise BadInputError(key, f"unknown categories {bad}", f"Use some of: {', '.join(allowed)}")
+        keep &= methods[FILTERS[key]].isin(wanted).fillna(False).astype(bool)
+    if years is not None:
+        first, last = years
+        if first > last:
+            raise BadInputError("years", f"empty range {years}", "Pass (first, last) with first <= last")
+        keep &= methods["year"].between(first, last).fillna(False).astype(bool)
+    return methods[keep]
+
+
+def category_counts(table: pd.DataFrame, rows: str, cols: str, name: str = "methods") -> pd.DataFrame:
+    """Contingency table ``rows x cols`` of row counts, e.g. modality x representation.
+
+    For columns with categories in :data:`SCHEMAS` every allowed category appears (zeros kept, in
+    schema order); other columns (e.g. ``year``) list the values present, sorted.  Empty cells are
+    counted under :data:`NOT_LABELLED`, so the table always sums to ``len(table)``.
+    """
+    def labels(column: str) -> tuple[pd.Series, list]:
+        if column not in table:
+            raise BadInputError(column, f"not a column of the {name} table", f"Use one of: {list(table.columns)}")
+        values = table[column].astype(object).where(table[column].notna(), NOT_LABELLED)
+        allowed = _allowed(name, column) if name in SCHEMAS else None
+        order = list(allowed) if allowed else sorted(v for v in values.unique() if v != NOT_LABELLED)
+        return values, order + ([NOT_LABELLED] if (values == NOT_LABELLED).any() else [])
+
+    (r, r_order), (c, c_order) = labels(rows), labels(cols)
+    counts = pd.crosstab(r, c).reindex(index=r_order, columns=c_order, fill_value=0)
+    counts.index.name, counts.columns.name = rows, cols
+    return counts
+
+
+def resolution_short_side(text: str | None) -> float:
+    """Short side in pixels of the first frame size stated in a free-text ``resolution`` cell.
+
+    ``"1280x720 (720p)"`` -> 720, ``"720p/1080p source videos"`` -> 720, ``"at least 512x512"``
+    -> 512; ``nan`` when no size is stated (e.g. ``"3D face scans"``) or the cell is empty.
+    """
+    if text is None or pd.isna(text):
+        return float("nan")
+    match = re.search(r"(\d{2,5})\s*[x×]\s*(\d{2,5})|(\d{3,4})p\b", str(text))
+    if match is None:
+        return float("nan")
+    if match.group(3):
+        return float(match.group(3))
+    return float(min(int(match.group(1)), int(match.group(2))))
+
+
+def provenance(results: pd.DataFrame) -> pd.Series:
+    """Where each ``results`` row's number comes from, as one of five labels.
+
+    Rules, first match wins: ``sourced`` false -> ``"unsourced (project seed)"``; notes saying
+    "not a paper number" -> ``"re-run by a user (not a paper)"``; source or notes saying "quoted"
+    -> ``"paper, quoted in an issue"``; source naming Papers with Code -> ``"paper, via Papers with
+    Code listing"``; otherwise ``"paper"``.
+    """
+    def label(row: pd.Series) -> str:
+        text = f"{row['source']} {row['protocol_notes']}"
+        if not bool(row["sourced"]):
+            return "unsourced (project seed)"
+        if "not a paper number" in text:
+            return "re-run by a user (not a paper)"
+        if "quoted" in text:
+            return "paper, quoted in an issue"
+        if "Papers with Code" in text:
+            return "paper, via Papers with Code listing"
+        return "paper"
+
+    return results.apply(label, axis=1).rename("provenance")
+
+
+def metric_spread(results: pd.DataFrame, *, sourced_only: bool = True, min_values: int = 2) -> pd.DataFrame:
+    """Spread of the values reported for the same (method, dataset, metric) by different sources.
+
+    One row per group with at least ``min_values`` values: ``n``, ``min``, ``max``,
+    ``range = max - min`` and ``relative range (%) = 100 * range / mean``.  Unsourced seed rows
+    are left out unless ``sourced_only=False``.
+    """
+    rows = results[results["sourced"].astype(bool)] if sourced_only else results
+    keys = ["method", "dataset", "metric"]
+    grouped = rows.astype({"value": float}).groupby(keys, sort=True)["value"]
+    out = grouped.agg(n="size", min="min", max="max", mean="mean")
+    out = out[out["n"] >= min_values].copy()
+    out["range"] = out["max"] - out["min"]
+    out["relative range (%)"] = 100 * out["range"] / out["mean"].abs()
+    return out.drop(columns="mean").reset_index()
