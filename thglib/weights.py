@@ -110,7 +110,7 @@ REGISTRY: tuple[ModelCard, ...] = (
         name="wav2lip", filename="wav2lip.pth",
         urls=(_W2L_ONEDRIVE + "Eb3LEzbfuKlJiR600lQWRxgBIY27JZg80f7V9jtMfbNDaQ",),
         sha256=None, size=None, licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
-        used_by=("thglib.lipsync.wav2lip",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
+        used_by=("thglib.lipsync.lipsync",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
         notes="Generator without the visual-quality GAN loss: better sync, blurrier mouth. "
               "Checkpoint dict {'state_dict': {'module.…': …}, 'optimizer': …, 'global_step': …}.",
     ),
@@ -123,14 +123,14 @@ REGISTRY: tuple[ModelCard, ...] = (
               "https://huggingface.co/numz/wav2lip_studio/resolve/main/Wav2lip/wav2lip_gan.pth"),
         sha256="ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8", size=435801865,
         licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
-        used_by=("thglib.lipsync.wav2lip",), source=_W2L_SOURCE + "; scripts/download_models.sh",
+        used_by=("thglib.lipsync.lipsync",), source=_W2L_SOURCE + "; scripts/download_models.sh",
         manual=_W2L_MANUAL, notes="Generator trained with the visual-quality discriminator.",
     ),
     ModelCard(
         name="wav2lip_expert", filename="lipsync_expert.pth",
         urls=(_W2L_ONEDRIVE + "EQRvmiZg-HRAjvI6zqN9eTEBP74KefynCwPWVmF57l-AYA",),
         sha256=None, size=None, licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
-        used_by=("thglib.metrics.expert_sync",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
+        used_by=("thglib.lipsync.expert_sync_confidence",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
         notes="Expert lip-sync discriminator (models/syncnet.py SyncNet_color), frozen while "
               "training Wav2Lip.",
     ),
@@ -138,7 +138,7 @@ REGISTRY: tuple[ModelCard, ...] = (
         name="wav2lip_visual_quality_disc", filename="visual_quality_disc.pth",
         urls=(_W2L_ONEDRIVE + "EQVqH88dTm1HjlK11eNba5gBbn15WMS0B0EZbDBttqrqkg",),
         sha256=None, size=None, licence=_W2L_LICENCE, paper=_W2L_PAPER, arxiv="2008.10010",
-        used_by=("thglib.lipsync.visual_quality_disc",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
+        used_by=("thglib.models.wav2lip.VisualQualityDiscriminator",), source=_W2L_SOURCE, manual=_W2L_MANUAL,
         notes="Wav2Lip_disc_qual from models/wav2lip.py (added to the README in 2024).",
     ),
     ModelCard(

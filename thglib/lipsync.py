@@ -1,0 +1,676 @@
+"""Wav2Lip lip-sync inference: a face video (or one image) plus any speech → a lip-synced MP4.
+
+Prajwal et al., "A Lip Sync Expert Is All You Need for Speech to Lip Generation In the Wild",
+ACM MM 2020 (arXiv:2008.10010).  The steps follow ``inference.py`` of
+https://github.com/Rudrabha/Wav2Lip (``face_detect``, ``datagen``, ``main``):
+
+1. face box per frame (:func:`face_boxes`): detector box, truncated to ints, padded by
+   ``pads = (top, bottom, left, right)`` and clipped to the frame, then averaged over 5 frames;
+2. one 16-column mel window per output frame, window ``i`` starting at column ``int(i·80/fps)``
+   (:func:`thglib.audio.wav2lip_mel_windows`);
+3. 96×96 crop, lower half zeroed, stacked on channels with the unmasked crop — in **BGR** order
+   and divided by 255, because ``inference.py`` feeds ``cv2`` frames (:func:`model_inputs`);
+4. batched generator forward (:class:`BatchRunner`, halving the batch on CUDA out-of-memory);
+5. the 96×96 output, truncated to uint8, resized into the box and pasted back (:func:`paste_face`);
+6. H.264 + AAC through :func:`thglib.io.write_video`.
+
+Frame ``i`` of the output shows source frame ``i mod n`` (a still image: always frame 0), so audio
+longer than the video loops the frames as ``inference.py`` does; a longer video is cut.
+
+Differences from ``inference.py``, all deliberate: the output has ``round(duration · fps)`` frames
+by default (``length="audio"``; ``inference.py`` stops ~3 frames short of the audio at 25 fps —
+``length="wav2lip"`` reproduces it); frames are streamed (two decoding passes) instead of held in
+memory; the detector is ``thglib.face`` (S3FD where its weights and a GPU are available, dlib
+offline) and may run every ``detect_every`` frames with landmark tracking in between; box smoothing
+keeps floats until the final truncation (the last 4 boxes may differ by < 1 px).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import BadInputError, MediaError, NoFaceError, WeightsUnavailable
+from .models.fill import FillRecipe, fill_
+from .models.wav2lip import ExpertSyncNet, Wav2Lip
+
+__all__ = [
+    "DEFAULT_PADS", "FACE_SIZE", "UNTRAINED_FILL", "IMAGE_SUFFIXES", "BoxTrack", "SyncConfidence",
+    "LipSyncResult", "BatchRunner", "load_generator", "load_expert", "face_boxes", "pad_boxes", "model_inputs",
+    "output_faces", "paste_face", "expert_sync_confidence", "lipsync",
+]
+
+DEFAULT_PADS: tuple[int, int, int, int] = (0, 10, 0, 0)  #: inference.py ``--pads`` (top, bottom, left, right)
+FACE_SIZE = 96  #: Wav2Lip's face resolution (``args.img_size``)
+EXPERT_T = 5  #: frames per expert-SyncNet window (``syncnet_T``)
+#: Weight fill used when real weights are unavailable and ``allow_untrained=True``: the GAIN and
+#: BIAS of the fixtures ``tests/fixtures/wav2lip_generator.json`` / ``wav2lip_expert_syncnet.json``.
+UNTRAINED_FILL = FillRecipe(gain=1.0, bias=0.1)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+POLICIES = ("raise", "interpolate", "skip")
+_GENERATOR_NAMES = ("wav2lip_gan", "wav2lip")
+
+Weights = str | os.PathLike | nn.Module
+
+
+# --------------------------------------------------------------------------- weights
+def _load_net(cls: type[nn.Module], names: tuple[str, ...], weights: Weights, what: str, device: str,
+              allow_untrained: bool) -> tuple[nn.Module, str, str | None]:
+    """``(model in eval mode on device, description, caveat or None)``; see :func:`load_generator`."""
+    from .models import load_pretrained
+
+    if isinstance(weights, nn.Module):
+        return weights.eval().to(device), f"{what}: caller-supplied {type(weights).__name__}", None
+    looks_like_name = isinstance(weights, str) and os.sep not in weights and not Path(weights).suffix
+    if looks_like_name and weights not in names:
+        raise BadInputError("weights", f"'{weights}' is not a {what} checkpoint name",
+                            f"Use one of {', '.join(names)} or the path of a .pth file")
+    try:
+        model = load_pretrained(cls(), weights)
+    except WeightsUnavailable as e:
+        if not allow_untrained:
+            raise
+        caveat = (f"UNTRAINED WEIGHTS — {what}: '{weights}' could not be obtained, so a deterministic "
+                  f"fill (thglib.models.fill, gain {UNTRAINED_FILL.gain}, bias {UNTRAINED_FILL.bias}) "
+                  "stands in. Every step runs, but nothing it produces is Wav2Lip's: do not read it "
+                  "as lip sync.")
+        print(f"\n{'!' * 78}\n{caveat}\nWhy: {e}\n{'!' * 78}\n", file=sys.stderr)
+        model = fill_(cls().eval(), UNTRAINED_FILL)
+        return model.to(device), f"{what}: UNTRAINED deterministic fill ('{weights}' unavailable)", caveat
+    src = f"'{weights}'" if looks_like_name else f"file {weights}"
+    return model.to(device), f"{what}: weights {src}", None
+
+
+def load_generator(weights: Weights = "wav2lip_gan", *, device: str = "cpu",
+                   allow_untrained: bool = False) -> tuple[nn.Module, str, str | None]:
+    """The Wav2Lip generator as ``(model, description, caveat)``.
+
+    ``weights``: ``"wav2lip_gan"`` / ``"wav2lip"`` (registry, fetched and hash-checked by
+    :func:`thglib.weights.fetch`), a checkpoint path, or a ready module.  When the registry file
+    cannot be had, :class:`~thglib.errors.WeightsUnavailable` is raised — unless
+    ``allow_untrained=True``, which substitutes the deterministic :data:`UNTRAINED_FILL`, prints a
+    loud warning and returns it as ``caveat``.
+    """
+    return _load_net(Wav2Lip, _GENERATOR_NAMES, weights, "Wav2Lip generator", device, allow_untrained)
+
+
+def load_expert(weights: Weights = "wav2lip_expert", *, device: str = "cpu",
+                allow_untrained: bool = False) -> tuple[nn.Module, str, str | None]:
+    """The frozen lip-sync expert (``SyncNet_color``), same contract as :func:`load_generator`."""
+    return _load_net(ExpertSyncNet, ("wav2lip_expert",), weights, "expert SyncNet", device, allow_untrained)
+
+
+# --------------------------------------------------------------------------- face boxes
+@dataclass(frozen=True, eq=False)
+class BoxTrack:
+    """Per-frame crop boxes: ``boxes`` ``(T, 4)`` int ``[x0, y0, x1, y1]`` (padded, clipped, smoothed).
+
+    ``raw`` holds the detector (or tracked) boxes before padding; ``detected[t]`` is True where
+    the detector ran; ``missing`` lists frames without a face (boxes there are interpolated).
+    """
+
+    boxes: np.ndarray
+    raw: np.ndarray
+    detected: np.ndarray
+    missing: tuple[int, ...]
+    detector: str
+    frame_size: tuple[int, int]  #: (width, height)
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+def _detect_each(frames: Iterable[np.ndarray], detector: str, upsample: int, policy: str,
+                 source: str) -> tuple[list[np.ndarray | None], np.ndarray, tuple[int, int], str]:
+    """The largest face of every frame (``None`` where there is none, unless ``policy="raise"``)."""
+    from .face import detect_faces, get_detector
+
+    name = get_detector(detector).name
+    rows: list[np.ndarray | None] = []
+    shape = (0, 0)
+    for i, frame in enumerate(frames):
+        shape = frame.shape[:2]
+        faces = detect_faces(frame, backend=name, upsample=upsample)
+        if not faces and policy == "raise":
+            raise NoFaceError(i, source)
+        rows.append(faces[0].as_array() if faces else None)
+    return rows, np.ones(len(rows), bool), (shape[1], shape[0]), name
+
+
+def _detect_and_track(frames: Iterable[np.ndarray], detector: str, every: int, upsample: int, policy: str,
+                      source: str) -> tuple[list[np.ndarray | None], np.ndarray, tuple[int, int], str]:
+    """Detect every ``every`` frames; in between move the box with the landmarks (:func:`follow_box`)."""
+    from .face import FaceBox, landmarks_video
+    from .face.tracking import follow_box
+
+    shape: list[tuple[int, int]] = []
+
+    def seen(it: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for f in it:
+            shape[:] = [f.shape[:2]]
+            yield f
+
+    tr = landmarks_video(seen(frames), every=every, policy="raise" if policy == "raise" else "skip",
+                         detector=detector, upsample=upsample, source=source)
+    rows: list[np.ndarray | None] = [None] * tr.n_frames
+    detected = np.zeros(tr.n_frames, bool)
+    ref: tuple[FaceBox, np.ndarray] | None = None
+    for k, i in enumerate(tr.frames):
+        if tr.detected[k]:
+            ref = (FaceBox.from_array(tr.boxes[k]), tr.points[k])
+            rows[i], detected[i] = tr.boxes[k], True
+        else:
+            rows[i] = follow_box(*ref, tr.points[k]).as_array()
+    return rows, detected, (shape[0][1], shape[0][0]), tr.detector
+
+
+def _fill_missing(rows: list[np.ndarray | None], source: str) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``(T, 4)`` boxes with the missing rows linearly interpolated (constant beyond the ends)."""
+    found = [i for i, r in enumerate(rows) if r is not None]
+    if not found:
+        raise NoFaceError(None, source, "No frame contains a detectable face: check the input, "
+                          "or try detector='dlib-mmod' / upsample=2 for small faces")
+    raw = np.array([rows[i] for i in found], np.float64)
+    t = np.arange(len(rows))
+    full = np.stack([np.interp(t, found, raw[:, c]) for c in range(4)], axis=1)
+    return full, tuple(i for i, r in enumerate(rows) if r is None)
+
+
+def pad_boxes(raw: np.ndarray, pads: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
+    """``inference.py`` ``face_detect``: ``y0 = max(0, int(top) - p_top)``, ``y1 = min(H, int(bottom) + p_bottom)``, ...
+
+    Detector boxes are truncated to int first, as Wav2Lip's S3FD wrapper does (``map(int, d)``).
+    """
+    b = np.trunc(np.asarray(raw, np.float64))
+    top, bottom, left, right = pads
+    return np.stack([np.maximum(0, b[:, 0] - left), np.maximum(0, b[:, 1] - top),
+                     np.minimum(width, b[:, 2] + right), np.minimum(height, b[:, 3] + bottom)], axis=1)
+
+
+def face_boxes(frames: Iterable[np.ndarray], *, pads: tuple[int, int, int, int] = DEFAULT_PADS,
+               detector: str = "auto", detect_every: int = 1, policy: str = "raise",
+               smooth_window: int = 5, upsample: int = 1, source: str = "video") -> BoxTrack:
+    """Wav2Lip's crop box for every RGB frame: detect (or track), pad, clip, smooth, truncate.
+
+    ``detect_every=1`` runs the detector on every frame as ``inference.py``; ``k > 1`` detects every
+    ``k`` frames and moves the box with 68 landmarks in between (:func:`thglib.face.landmarks_video`).
+    ``policy`` for frames without a face: ``"raise"`` (:class:`~thglib.errors.NoFaceError` naming
+    the frame), ``"interpolate"`` or ``"skip"`` (both interpolate the box; :func:`lipsync` leaves
+    ``"skip"`` frames untouched).  Smoothing: :func:`thglib.face.smooth_boxes` (``b_t`` = mean of
+    ``b_t … b_{t+4}``), ``smooth_window=1`` turns it off.
+    """
+    from .face import smooth_boxes
+
+    if policy not in POLICIES:
+        raise BadInputError("policy", f"unknown policy {policy!r}", f"Use one of {POLICIES}")
+    if len(pads) != 4 or not all(isinstance(p, (int, np.integer)) for p in pads):
+        raise BadInputError("pads", f"expected 4 ints (top, bottom, left, right), got {pads!r}")
+    if not isinstance(detect_every, (int, np.integer)) or detect_every < 1:
+        raise BadInputError("detect_every", f"expected an int >= 1, got {detect_every!r}")
+    find = _detect_each if detect_every == 1 else _detect_and_track
+    args = (detector, upsample, policy, source) if detect_every == 1 else (detector, detect_every, upsample,
+                                                                           policy, source)
+    rows, detected, (w, h), name = find(frames, *args)
+    if not rows:
+        raise BadInputError(source, "has no frames", "Pass a video or image with at least one frame")
+    raw, missing = _fill_missing(rows, source)
+    boxes = smooth_boxes(pad_boxes(raw, tuple(int(p) for p in pads), w, h), window=smooth_window)
+    return BoxTrack(boxes=boxes.astype(np.int64), raw=raw.astype(np.float32), detected=detected,
+                    missing=missing, detector=name, frame_size=(w, h))
+
+
+# --------------------------------------------------------------------------- model input / output
+def model_inputs(crops: np.ndarray, reference: np.ndarray | None = None) -> torch.Tensor:
+    """``(B, 96, 96, 3)`` uint8 RGB crops → ``(B, 6, 96, 96)`` float32 generator input.
+
+    As ``inference.py`` ``datagen``: channels in **BGR** order (it reads frames with ``cv2``);
+    ``x = concat([target with rows 48…95 set to 0, reference], channels) / 255``.  At inference the
+    reference is the target frame itself (``reference=None``); in training it is another frame
+    of the same clip.
+    """
+    c = np.asarray(crops)
+    if c.ndim != 4 or c.shape[1:] != (FACE_SIZE, FACE_SIZE, 3) or c.dtype != np.uint8:
+        raise BadInputError("crops", f"expected (B, 96, 96, 3) uint8, got {c.shape} {c.dtype}",
+                            "Cut them with thglib.face.wav2lip_crop")
+    ref = c if reference is None else np.asarray(reference)
+    if ref.shape != c.shape:
+        raise BadInputError("reference", f"expected shape {c.shape}, got {ref.shape}")
+    masked = c[..., ::-1].copy()
+    masked[:, FACE_SIZE // 2:] = 0
+    x = np.concatenate([masked, ref[..., ::-1]], axis=3).astype(np.float32) / np.float32(255.0)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def output_faces(pred: torch.Tensor) -> np.ndarray:
+    """Generator output ``(B, 3, 96, 96)`` BGR in [0, 1] → ``(B, 96, 96, 3)`` uint8 RGB.
+
+    ``inference.py``: ``(pred * 255).astype(np.uint8)`` — truncation, not rounding.
+    """
+    y = pred.detach().float().cpu().numpy().transpose(0, 2, 3, 1) * np.float32(255.0)
+    return np.ascontiguousarray(y.astype(np.uint8)[..., ::-1])
+
+
+def paste_face(frame: np.ndarray, face: np.ndarray, box: Iterable[int]) -> np.ndarray:
+    """A copy of ``frame`` with ``face`` resized (bilinear, ``cv2.resize``) into ``box = (x0, y0, x1, y1)``."""
+    import cv2
+
+    x0, y0, x1, y1 = (int(v) for v in box)
+    if not (0 <= x0 < x1 <= frame.shape[1] and 0 <= y0 < y1 <= frame.shape[0]):
+        raise BadInputError("box", f"{(x0, y0, x1, y1)} is not inside the {frame.shape[1]}x{frame.shape[0]} frame")
+    out = frame.copy()
+    out[y0:y1, x0:x1] = cv2.resize(face, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+# --------------------------------------------------------------------------- batched inference
+def _is_oom(e: BaseException) -> bool:
+    return isinstance(e, torch.cuda.OutOfMemoryError) or (
+        isinstance(e, RuntimeError) and "out of memory" in str(e).lower())
+
+
+class BatchRunner:
+    """Apply ``fn`` to tensors in sub-batches of ``batch_size`` rows, halving it on CUDA out-of-memory.
+
+    The halving is kept for later calls (``inference.py`` does the same for face detection;
+    ``halvings`` counts them).  At batch size 1 the error is re-raised.  Inputs go to ``device``;
+    with ``fp16`` the call runs under ``torch.autocast("cuda", float16)``; outputs come back to
+    the CPU as float32.
+    """
+
+    def __init__(self, fn: Callable[..., torch.Tensor], batch_size: int, device: str = "cpu",
+                 fp16: bool = False) -> None:
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise BadInputError("batch_size", f"expected an int >= 1, got {batch_size!r}")
+        if fp16 and not str(device).startswith("cuda"):
+            raise BadInputError("fp16", "half-precision autocast needs a CUDA device", "Use fp16=False on CPU")
+        self.fn, self.batch_size, self.device, self.fp16 = fn, int(batch_size), str(device), fp16
+        self.halvings = 0
+
+    @torch.no_grad()
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out, i, n = [], 0, len(inputs[0])
+        while i < n:
+            bs = self.batch_size
+            try:
+                with torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16):
+                    y = self.fn(*(x[i:i + bs].to(self.device, non_blocking=True) for x in inputs))
+            except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
+                if not _is_oom(e) or bs == 1:
+                    raise
+                self.batch_size, self.halvings = bs // 2, self.halvings + 1
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                print(f"out of memory at batch size {bs}; retrying with {bs // 2}", file=sys.stderr)
+                continue
+            out.append(y.float().cpu())
+            i += bs
+        return torch.cat(out)
+
+
+# --------------------------------------------------------------------------- expert sync confidence
+@dataclass(frozen=True, eq=False)
+class SyncConfidence:
+    """Expert-SyncNet confidence of each 5-frame window of the output.
+
+    ``cosine[k] = cos(a_k, v_k)`` for the audio embedding of mel window ``k`` and the face
+    embedding of the lower halves of frames ``k … k+4`` — the ``P_sync`` whose ``-log`` is
+    Wav2Lip's expert sync loss.  ``weights`` says which expert produced it; ``caveat`` is set when
+    that expert is untrained.
+    """
+
+    cosine: np.ndarray
+    start_frame: np.ndarray
+    fps: float
+    weights: str
+    caveat: str | None = None
+
+    @property
+    def centre_s(self) -> np.ndarray:
+        """Centre time of each window in seconds: ``(k + 2.5) / fps``."""
+        return (self.start_frame + EXPERT_T / 2) / self.fps
+
+    @property
+    def mean(self) -> float:
+        return float(self.cosine.mean()) if len(self.cosine) else math.nan
+
+
+def expert_sync_confidence(expert: nn.Module, faces: np.ndarray, mels: np.ndarray, *, device: str = "cpu",
+                           batch_size: int = 64, chunk: int = 256) -> np.ndarray:
+    """``cos(a_k, v_k)`` for every 5-frame window ``k`` of ``faces``, shape ``(N - 4,)``.
+
+    ``faces``: ``(N, 96, 96, 3)`` uint8 RGB; ``mels``: ``(N, 80, 16)`` (window ``k`` starts at frame
+    ``k``).  As ``get_sync_loss`` in ``hq_wav2lip_train.py``: lower halves (rows 48…95) in BGR / 255,
+    the 5 frames stacked on channels frame-major; the expert returns unit embeddings, so the cosine
+    is their dot product.
+    """
+    f, m = np.asarray(faces), np.asarray(mels, np.float32)
+    if f.ndim != 4 or f.shape[1:] != (FACE_SIZE, FACE_SIZE, 3) or len(m) != len(f):
+        raise BadInputError("faces/mels", f"expected (N, 96, 96, 3) faces and (N, 80, 16) mels, "
+                            f"got {f.shape} and {m.shape}")
+    n = len(f) - EXPERT_T + 1
+    if n < 1:
+        return np.zeros(0, np.float32)
+    lower = torch.from_numpy(np.ascontiguousarray(f[:, FACE_SIZE // 2:, :, ::-1].transpose(0, 3, 1, 2)))
+    runner = BatchRunner(lambda mel, face: (lambda a, v: (a * v).sum(1))(*expert(mel, face)),
+                         batch_size, device)
+    out = []
+    for s in range(0, n, chunk):
+        k = np.arange(s, min(s + chunk, n))
+        face = (torch.cat([lower[k + j] for j in range(EXPERT_T)], dim=1).float() / 255.0).contiguous(
+            memory_format=torch.channels_last)
+        out.append(runner(torch.from_numpy(m[k, None]), face))
+    return torch.cat(out).numpy()
+
+
+# --------------------------------------------------------------------------- inputs
+@dataclass
+class _Source:
+    """Frames of a face video, an image file or an array, readable any number of times."""
+
+    name: str
+    n: int
+    fps: float
+    static: bool
+    array: np.ndarray | None = None  # (T, H, W, 3)
+    path: Path | None = None
+
+    def frames(self, limit: int) -> Iterator[np.ndarray]:
+        """The first ``limit`` frames, one at a time."""
+        if self.array is not None:
+            yield from self.array[:limit]
+            return
+        from .io import iter_frames
+
+        k = 0
+        for chunk in iter_frames(self.path, chunk=16):
+            for f in chunk[:limit - k]:
+                yield f
+            k += len(chunk)
+            if k >= limit:
+                return
+
+
+def _read_image(p: Path) -> np.ndarray:
+    import cv2
+
+    from .io.video import require_file
+
+    img = cv2.imread(str(require_file(p)), cv2.IMREAD_COLOR)
+    if img is None:
+        raise MediaError(p, "could not be read as an image", "Pass a JPEG/PNG file, or a video")
+    return img[..., ::-1].copy()
+
+
+def _open_face(face: str | os.PathLike | np.ndarray, fps: float) -> _Source:
+    """Image path, video path, ``(H, W, 3)`` image or ``(T, H, W, 3)`` frames → :class:`_Source`."""
+    if isinstance(face, np.ndarray):
+        a = face[None] if face.ndim == 3 else face
+        if a.ndim != 4 or a.shape[-1] != 3 or a.dtype != np.uint8 or len(a) == 0:
+            raise BadInputError("face", f"expected (H, W, 3) or (T, H, W, 3) uint8 RGB, got {face.shape} {face.dtype}")
+        return _Source("face array", len(a), fps, len(a) == 1, array=a)
+    p = Path(face).expanduser()
+    if p.suffix.lower() in IMAGE_SUFFIXES:
+        return _Source(str(p), 1, fps, True, array=_read_image(p)[None])
+    from .io import probe, read_video
+
+    info = probe(p)  # MediaError for missing / unreadable / audio-only files
+    if info.is_vfr or not info.n_frames_exact:  # decode once at a constant rate, count exactly
+        clip = read_video(p, vfr="resample", audio=False)
+        return _Source(str(p), clip.n_frames, clip.fps, clip.n_frames == 1, array=clip.frames)
+    return _Source(str(p), info.n_frames, info.fps, info.n_frames == 1, path=info.path)
+
+
+def _open_audio(audio: Any) -> tuple[np.ndarray, int, np.ndarray]:
+    """``(samples for muxing, their rate, mono 16 kHz float32)`` from a path, ``(array, sr)`` or ``Speech``."""
+    from .io import load_audio, resample, to_float32, to_mono
+
+    if isinstance(audio, (str, os.PathLike)):
+        x, sr = load_audio(audio, sr=None, mono=False)
+        what = f"'{audio}'"
+    elif hasattr(audio, "audio") and hasattr(audio, "sample_rate"):
+        x, sr, what = to_float32(np.asarray(audio.audio), "audio"), int(audio.sample_rate), "audio"
+    elif isinstance(audio, tuple) and len(audio) == 2:
+        x, sr, what = to_float32(np.asarray(audio[0]), "audio"), audio[1], "audio"
+    else:
+        raise BadInputError("audio", f"got {type(audio).__name__}",
+                            "Pass a file path, an (samples, sample_rate) tuple or a thglib.tts.Speech")
+    if not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise BadInputError("audio", f"sample rate must be a positive int, got {sr!r}")
+    if x.ndim not in (1, 2) or x.shape[0] == 0:
+        raise BadInputError(what, f"is empty or mis-shaped ({x.shape})", "Pass at least 0.2 s of speech")
+    mono = resample(to_mono(x) if x.ndim == 2 else x, int(sr), 16000)
+    if len(mono) < 3000:  # 16 mel columns of hop 200 need 15·200 samples: 0.19 s
+        raise BadInputError(what, f"is {len(mono) / 16000:.3f} s long", "Wav2Lip needs at least 0.2 s of audio")
+    peak = float(np.max(np.abs(mono)))
+    if not np.isfinite(peak) or peak < 1e-4:
+        raise BadInputError(what, f"is silent or invalid (peak amplitude {peak:.2g})",
+                            "Pass speech: a silent track gives a closed, frozen mouth")
+    return x, int(sr), mono.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- pipeline
+@dataclass(frozen=True, eq=False)
+class LipSyncResult:
+    """What :func:`lipsync` did: the output file, per-stage timings, boxes, weights and caveats.
+
+    ``frame_index[i]`` is the source frame shown in output frame ``i``; ``boxes.boxes[j]`` the crop
+    box of source frame ``j``.  ``caveat`` is set when any network ran with untrained weights.
+    """
+
+    output: Path
+    n_frames: int
+    fps: float
+    audio_s: float
+    frame_index: np.ndarray
+    boxes: BoxTrack
+    mel_windows: np.ndarray
+    weights: str
+    device: str
+    fp16: bool
+    batch_size: int
+    timings: dict[str, float]
+    caveat: str | None = None
+    sync: SyncConfidence | None = None
+    crops_in: np.ndarray | None = None  #: (N, 96, 96, 3) RGB crops fed to the generator (keep_crops)
+    crops_out: np.ndarray | None = None  #: (N, 96, 96, 3) RGB generator outputs (keep_crops)
+    skipped: tuple[int, ...] = field(default_factory=tuple)  #: source frames left untouched (policy "skip")
+
+    @property
+    def total_s(self) -> float:
+        return float(sum(self.timings.values()))
+
+    @property
+    def frames_per_s(self) -> float:
+        """Output frames per second of wall time, all stages included."""
+        return self.n_frames / self.total_s if self.total_s > 0 else math.nan
+
+    def summary(self) -> str:
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
+        lines = [f"{self.output}: {self.n_frames} frames at {self.fps:g} fps, {self.audio_s:.2f} s of audio",
+                 f"  {self.weights}; device {self.device}{' fp16' if self.fp16 else ''}, batch {self.batch_size}",
+                 f"  detector {self.boxes.detector}; {stages}; {self.frames_per_s:.2f} frames/s overall"]
+        if self.sync is not None:
+            lines.append(f"  expert sync confidence: mean {self.sync.mean:.3f} ({self.sync.weights})")
+        if self.caveat:
+            lines.append(f"  CAVEAT: {self.caveat}")
+        return "\n".join(lines)
+
+
+class _Clock:
+    """Wall time per stage: ``with clock("mel"): ...``; ``clock.exclusive(stage)`` leaves out the
+    time that nested stages (e.g. ``decode`` inside ``detect``) charge meanwhile."""
+
+    def __init__(self) -> None:
+        self.t: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.t[stage] = self.t.get(stage, 0.0) + time.perf_counter() - t0
+
+    @contextmanager
+    def exclusive(self, stage: str) -> Iterator[None]:
+        t0, before = time.perf_counter(), sum(self.t.values())
+        try:
+            yield
+        finally:
+            inner = sum(self.t.values()) - before
+            self.t[stage] = self.t.get(stage, 0.0) + time.perf_counter() - t0 - inner
+
+    def timed(self, stage: str, it: Iterable[Any]) -> Iterator[Any]:
+        """Re-yield ``it``, charging the time spent producing each item to ``stage``."""
+        it = iter(it)
+        while True:
+            with self(stage):
+                item = next(it, _DONE)
+            if item is _DONE:
+                return
+            yield item
+
+
+_DONE = object()
+
+
+def _looped(src: _Source, n_used: int, n_out: int) -> Iterator[np.ndarray]:
+    """Output-order frames: source frame ``i mod n_used`` for ``i < n_out``."""
+    done = 0
+    while done < n_out:
+        for f in src.frames(min(n_used, n_out - done)):
+            yield f
+            done += 1
+
+
+def _render(src: _Source, track: BoxTrack, mels: torch.Tensor, runner: BatchRunner, clock: _Clock,
+            skip: set[int], keep: dict[str, list[np.ndarray]], progress: bool) -> Iterator[np.ndarray]:
+    """Yield the output frames: crop → 6-channel input → generator → uint8 → paste back."""
+    from tqdm.auto import tqdm
+
+    from .face import wav2lip_crop
+
+    n_out, n_used = len(mels), len(track)
+    frames = clock.timed("decode", _looped(src, n_used, n_out))
+    step = runner.batch_size
+    with tqdm(total=n_out, desc="Wav2Lip", unit="frame", disable=not progress) as bar:
+        for s in range(0, n_out, step):
+            batch = [next(frames) for _ in range(min(step, n_out - s))]
+            idx = np.arange(s, s + len(batch)) % n_used
+            with clock("crop"):
+                crops = np.stack([wav2lip_crop(f, track.boxes[j], pads=(0, 0, 0, 0))[0]
+                                  for f, j in zip(batch, idx)])
+                x = model_inputs(crops).contiguous(memory_format=torch.channels_last)
+            with clock("generate"):
+                faces = output_faces(runner(mels[s:s + len(batch)], x))
+            if "in" in keep:
+                keep["in"].append(crops)
+            keep["out"].append(faces)
+            with clock("paste"):
+                out = [f if j in skip else paste_face(f, y, track.boxes[j]) for f, y, j in zip(batch, faces, idx)]
+            bar.update(len(batch))
+            yield from out
+
+
+def _frames_for(n_samples: int, fps: float) -> int:
+    """Video frames covering ``n_samples`` of 16 kHz audio: ``floor(duration · fps + 1/2)``, at least 1."""
+    return max(1, int(n_samples / 16000 * fps + 0.5))
+
+
+def _check_out(out: str | os.PathLike, overwrite: bool, inputs: tuple[Any, ...]) -> Path:
+    """The output path, refused early if it exists (without ``overwrite``) or is one of the inputs."""
+    p = Path(out).expanduser()
+    if p.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+        raise BadInputError("out", f"'{p}' is not a video path", "Use a .mp4 file name")
+    for x in inputs:
+        if isinstance(x, (str, os.PathLike)) and Path(x).expanduser().resolve() == p.resolve():
+            raise BadInputError(f"'{p}'", "is also an input of this call", "Write the result to a new path")
+    if p.exists() and not overwrite:
+        raise BadInputError(f"'{p}'", "already exists", "Pass overwrite=True to replace it, or another path")
+    return p
+
+
+def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.PathLike, *,
+            weights: Weights = "wav2lip_gan", allow_untrained: bool = False, device: str = "auto",
+            fp16: bool = False, batch_size: int | None = None, fps: float = 25.0,
+            pads: tuple[int, int, int, int] = DEFAULT_PADS, detector: str = "auto", detect_every: int = 1,
+            policy: str = "raise", smooth_window: int = 5, upsample: int = 1,
+            length: Literal["audio", "wav2lip"] = "audio", sync: bool = True,
+            expert_weights: Weights = "wav2lip_expert", keep_crops: bool = False, overwrite: bool = False,
+            progress: bool = True) -> LipSyncResult:
+    """Lip-sync ``face`` (video/image path or RGB array) to ``audio`` and write ``out`` (H.264 + AAC).
+
+    ``audio``: any file ffmpeg reads (a video's sound track too), ``(samples, sr)`` or a
+    :class:`thglib.tts.Speech`; it is muxed at its own rate, and resampled to 16 kHz mono for the mel.
+    ``fps`` applies to images and arrays (a video keeps its own rate).  ``batch_size`` defaults to
+    128 on CUDA (as ``inference.py``), 16 on CPU; ``fp16`` enables CUDA autocast.  ``sync=True``
+    also scores the output with the expert SyncNet (:class:`SyncConfidence`).  See the module
+    docstring for the steps and :func:`face_boxes` for ``pads``/``detector``/``detect_every``/``policy``.
+    """
+    from .audio import wav2lip_mel_windows, wav2lip_melspectrogram
+    from .io import write_video
+    from .runtime import device as pick_device
+
+    if length not in ("audio", "wav2lip"):
+        raise BadInputError("length", f"expected 'audio' or 'wav2lip', got {length!r}")
+    clock, dev = _Clock(), pick_device(device)
+    dst = _check_out(out, overwrite, (face, audio))
+    with clock("load"):
+        src = _open_face(face, fps)
+        wav, sr, mono = _open_audio(audio)
+        model, desc, caveat = load_generator(weights, device=dev, allow_untrained=allow_untrained)
+    with clock("mel"):
+        mel = wav2lip_melspectrogram(mono, 16000)
+        n_out = (len(wav2lip_mel_windows(mel, src.fps)) if length == "wav2lip"
+                 else _frames_for(len(mono), src.fps))
+        mels = torch.from_numpy(wav2lip_mel_windows(mel, src.fps, n=n_out)[:, None])
+    model = model.to(memory_format=torch.channels_last)  # NHWC convolutions: ~1.4x faster on CPU
+    runner = BatchRunner(model, batch_size or (128 if dev.startswith("cuda") else 16), dev, fp16)
+    n_used = min(src.n, n_out)
+    with clock.exclusive("detect"):
+        track = face_boxes(clock.timed("decode", src.frames(1 if src.static else n_used)), pads=pads,
+                           detector=detector, detect_every=detect_every, policy=policy,
+                           smooth_window=smooth_window, upsample=upsample, source=src.name)
+    keep: dict[str, list[np.ndarray]] = {"in": [], "out": []} if keep_crops else {"out": []}
+    skip = set(track.missing) if policy == "skip" else set()
+    with clock.exclusive("encode"):
+        write_video(dst, _render(src, track, mels, runner, clock, skip, keep, progress), src.fps, audio=wav,
+                    sample_rate=sr, overwrite=overwrite)
+    faces_out = np.concatenate(keep["out"])
+    score, caveats = None, [caveat] if caveat else []
+    if sync:
+        with clock("sync"):
+            score, untrained = _score(faces_out, mels[:, 0].numpy(), src.fps, expert_weights, dev, allow_untrained)
+        caveats += [untrained] if untrained else []
+    return LipSyncResult(
+        output=dst, n_frames=n_out, fps=src.fps, audio_s=len(mono) / 16000,
+        frame_index=np.arange(n_out) % len(track), boxes=track, mel_windows=mels[:, 0].numpy(), weights=desc,
+        device=dev, fp16=fp16, batch_size=runner.batch_size, timings=clock.t,
+        caveat=" ".join(caveats) or None, sync=score, skipped=tuple(sorted(skip)),
+        crops_in=np.concatenate(keep["in"]) if keep_crops else None, crops_out=faces_out if keep_crops else None)
+
+
+def _score(faces: np.ndarray, mels: np.ndarray, fps: float, weights: Weights, device: str,
+           allow_untrained: bool) -> tuple[SyncConfidence, str | None]:
+    """Expert SyncNet confidence of the output faces, labelled with the expert's weights (+ untrained caveat)."""
+    expert, desc, untrained = load_expert(weights, device=device, allow_untrained=allow_untrained)
+    expert = expert.to(memory_format=torch.channels_last)
+    notes = [untrained] if untrained else []
+    if abs(fps - 25.0) > 0.01:
+        notes.append(f"The expert was trained on 25 fps video; at {fps:g} fps its 5-frame windows span "
+                     f"{5 / fps:.2f} s instead of 0.2 s.")
+    cos = expert_sync_confidence(expert, faces, mels, device=device)
+    score = SyncConfidence(cosine=cos, start_frame=np.arange(len(cos)), fps=fps, weights=desc,
+                           caveat=" ".join(notes) or None)
+    return score, untrained
