@@ -62,6 +62,7 @@ def ensure_env() -> None:
 def book(strict: bool = False) -> Path:
     """Build the book; re-execute every notebook when thglib/ changed since the last build."""
     ensure_env()
+    os.environ.setdefault("THG_HEADLESS", "1")  # static pages: widgets render their initial state
     lib = digest([p for p in (ROOT / "thglib").rglob("*") if p.is_file() and "__pycache__" not in p.parts])
     stamp, cache = BUILD / ".thglib-digest", BUILD / ".jupyter_cache"
     if cache.exists() and (not stamp.exists() or stamp.read_text() != lib):

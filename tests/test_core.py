@@ -105,3 +105,23 @@ def test_zoom_frames_geometry():
     assert white[0] == 400 and white[-1] == pytest.approx(1600, rel=0.05)  # area grows by zoom²
     with pytest.raises(BadInputError, match="image"):
         zoom_frames(img.astype(np.float32), 3)
+
+
+def test_interact_is_static_when_headless(monkeypatch, capsys):
+    import ipywidgets
+
+    calls = []
+
+    def show(strength: float, mode="blur", n=3):
+        calls.append((strength, mode, n))
+        return strength
+
+    monkeypatch.setenv("THG_HEADLESS", "1")
+    assert book.headless()
+    out = book.interact(show, strength=(0.0, 4.0), mode=["noise", "blur"], n=ipywidgets.IntSlider(value=7))
+    assert calls == [(2.0, "blur", 7)] and out == 2.0  # midpoint, the function's default, the widget's value
+    assert "Jupyter or Colab" in capsys.readouterr().out
+    monkeypatch.setenv("THG_HEADLESS", "0")
+    seen = []
+    monkeypatch.setattr(ipywidgets, "interact", lambda fn, **kw: seen.append(kw) or "widget")
+    assert book.interact(show, strength=(0.0, 4.0)) == "widget" and seen == [{"strength": (0.0, 4.0)}]

@@ -8,11 +8,14 @@ check that each notebook carries exactly these.  ``glue`` works inside the Jupyt
 
 from __future__ import annotations
 
+import inspect
+import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["repository", "colab_url", "colab_badge", "install_cell", "glue"]
+__all__ = ["repository", "colab_url", "colab_badge", "install_cell", "glue", "headless", "interact"]
 
 ROOT = Path(__file__).resolve().parent.parent
 COLAB = "https://colab.research.google.com/github"
@@ -63,3 +66,45 @@ def glue(name: str, value: Any, display: bool = True) -> None:
             _display(value)
         return
     _glue(name, value, display=display)
+
+
+def headless() -> bool:
+    """True when notebooks run without a live frontend: ``$THG_HEADLESS`` in {1, true, yes}.
+
+    ``dev.py`` and CI set it for the book build and the papermill smoke runs.
+    """
+    return os.environ.get("THG_HEADLESS", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _initial(name: str, control: Any, default: Any) -> Any:
+    """The value ``ipywidgets.interact`` would start ``name`` at."""
+    if hasattr(control, "value"):  # a widget instance keeps its own value
+        return control.value
+    if default is not inspect.Parameter.empty:  # an abbreviation starts at the function's default
+        return default
+    if isinstance(control, tuple) and len(control) >= 2:
+        lo, hi = control[:2]
+        mid = (lo + hi) / 2
+        return int(mid) if all(isinstance(v, int) for v in control) else mid
+    if isinstance(control, (list, dict)):
+        return next(iter(control.values() if isinstance(control, dict) else control))
+    return control
+
+
+def interact(fn: Callable[..., Any], /, **controls: Any) -> Any:
+    """``ipywidgets.interact(fn, **controls)`` in a live notebook (Jupyter, Colab).
+
+    Headless (see :func:`headless`) it calls ``fn`` once with the controls' initial values instead:
+    a static page cannot move a slider, and ``interact`` can deadlock the headless executor
+    (jupyter/nbclient#312, nteract/papermill#723).
+    """
+    if not headless():
+        import ipywidgets
+
+        return ipywidgets.interact(fn, **controls)
+    params = inspect.signature(fn).parameters
+    values = {k: _initial(k, c, params[k].default if k in params else inspect.Parameter.empty)
+              for k, c in controls.items()}
+    print("Run this notebook in Jupyter or Colab for interactive controls; shown here with "
+          + ", ".join(f"{k}={v!r}" for k, v in values.items()))
+    return fn(**values)
