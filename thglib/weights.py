@@ -161,7 +161,7 @@ REGISTRY: tuple[ModelCard, ...] = (
         urls=("https://drive.google.com/uc?export=download&id=1m25PrSE7g9D2q2XJVMR6IA7RaCvWSzCR",),
         sha256=None, size=None, licence="Apache-2.0 (natanielruiz/deep-head-pose repository)",
         paper="Fine-Grained Head Pose Estimation Without Keypoints", arxiv="1710.00925",
-        used_by=("thglib.face.head_pose",), source="natanielruiz/deep-head-pose README.md",
+        used_by=("thglib.face.pose.hopenet_pose",), source="natanielruiz/deep-head-pose README.md",
         manual="Open https://drive.google.com/open?id=1m25PrSE7g9D2q2XJVMR6IA7RaCvWSzCR in a browser.",
         notes="Hopenet (ResNet-50, 66 bins per angle) trained on 300W-LP with blur/downsampling.",
     ),

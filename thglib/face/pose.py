@@ -8,22 +8,23 @@ width, principal point at the image centre and no lens distortion. The 3-D point
 2016), in arbitrary units (nose tip at the origin), written here in OpenCV camera axes
 (``x`` right, ``y`` down, ``z`` away from the camera, i.e. the article's ``y`` and ``z`` negated):
 
-=====================  ==========  ====================
-point                  landmark    model (x, y, z)
-=====================  ==========  ====================
-nose tip               30          (0, 0, 0)
-chin                   8           (0, 330, 65)
-outer corner, left eye  36         (-225, -170, 135)
-outer corner, right eye 45         (225, -170, 135)
-left mouth corner      48          (-150, 150, 125)
-right mouth corner     54          (150, 150, 125)
-=====================  ==========  ====================
+========================  ========  =================
+point                     landmark  model (x, y, z)
+========================  ========  =================
+nose tip                  30        (0, 0, 0)
+chin                      8         (0, 330, 65)
+outer corner, left eye    36        (-225, -170, 135)
+outer corner, right eye   45        (225, -170, 135)
+left mouth corner         48        (-150, 150, 125)
+right mouth corner        54        (150, 150, 125)
+========================  ========  =================
 
 ("left"/"right" as seen in the image.) Angles decompose ``R = R_z(roll) R_y(yaw) R_x(pitch)``
 (right-handed rotations about the camera axes), so ``roll > 0`` turns the face clockwise on screen
 (the sense of THG-Synth's ``roll_deg``), ``yaw > 0`` turns the nose toward the image's left and
-``pitch > 0`` tilts it down; a frontal, upright face gives (0, 0, 0). A generic model makes absolute yaw and pitch approximate
-(they depend on the person's real face depth); changes over time are what it measures well.
+``pitch > 0`` tilts it down; a frontal, upright face gives (0, 0, 0). A generic model makes absolute
+yaw and pitch approximate (they depend on the person's real face depth); changes over time are
+what it measures well.
 
 **Hopenet (pixels).** Ruiz, Chong & Rehg, CVPR-W 2018 (:mod:`thglib.models.hopenet`): the face box
 is enlarged as ``code/test_on_video_dlib.py`` of natanielruiz/deep-head-pose does (:func:`hopenet_box`),
@@ -213,7 +214,8 @@ def hopenet_pose(frames: np.ndarray, boxes: Sequence[object] | None = None, *, m
         x0, y0, x1, y1 = hopenet_box(box, f.shape)
         crops.append(f[y0:y1, x0:x1])
     pooled: list[torch.Tensor] = []
-    hook = net.avgpool.register_forward_hook(lambda m, i, o: pooled.append(o.flatten(1).cpu()))  # type: ignore[attr-defined]
+    pool = net.avgpool  # type: ignore[attr-defined]
+    hook = pool.register_forward_hook(lambda m, i, o: pooled.append(o.flatten(1).cpu()))
     out = []
     try:
         with torch.no_grad():
