@@ -154,7 +154,8 @@ def test_category_colors_rejects_free_text_column():
         sp.category_colors("venue")
 
 
-def test_explorer_table_and_widget_follow_the_filters(methods, raw_methods):
+def test_explorer_table_and_widget_follow_the_filters(methods, raw_methods, monkeypatch):
+    monkeypatch.setenv("THG_HEADLESS", "0")  # a live frontend: the real widget panel
     table = sp.explorer_table(methods, modality="text")
     n_text = sum(r["driving_modality"] == "text" for r in raw_methods)
     assert len(table) == n_text and list(table.columns) == list(sp.EXPLORER_COLUMNS)
@@ -166,3 +167,10 @@ def test_explorer_table_and_widget_follow_the_filters(methods, raw_methods):
     assert f"{n_dated} of {len(raw_methods)}" in label.value
     panel.children[0].children[0].value = "text"  # the modality drop-down
     assert f"{n_text} of {len(raw_methods)}" in label.value
+
+
+def test_explorer_is_a_static_table_when_headless(methods, monkeypatch, capsys):
+    monkeypatch.setenv("THG_HEADLESS", "1")
+    shown = sp.method_explorer(methods, max_rows=4)
+    assert list(shown.columns) == list(sp.EXPLORER_COLUMNS) and len(shown) == 4
+    assert "Jupyter or Colab" in capsys.readouterr().out

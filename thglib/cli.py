@@ -3,6 +3,7 @@
     thg info                         # versions, device, network, which face/TTS backends work
     thg weights list                 # the model registry (thglib.weights)
     thg weights fetch NAME [--path]  # download (or adopt a local file), verify, cache
+    thg synth --grid-seed N --out D  # synthetic talking-head clip with exact ground truth
 
 Each sub-command lives in the module it drives; this file only wires them up.
 """
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("name", nargs="?")
     w.add_argument("--path", help="a local file to use instead of downloading")
     w.set_defaults(func=_weights)
+    from .synth.command import add_synth_parser
+
+    add_synth_parser(sub)
+    from .lipsync_cli import add_lipsync_parser
+
+    add_lipsync_parser(sub)
     return p
 
 

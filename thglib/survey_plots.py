@@ -128,10 +128,17 @@ def explorer_table(methods: pd.DataFrame, *, years: tuple[int, int] | None = Non
 
 def method_explorer(methods: pd.DataFrame, *, max_rows: int = 15, columns: Sequence[str] = EXPLORER_COLUMNS) -> Any:
     """An ipywidgets panel: drop-downs for modality, representation and paradigm, a year-range slider,
-    a count label and the first ``max_rows`` rows of :func:`explorer_table`.  It never blocks; in a
-    static page it shows its initial state (all dated methods)."""
-    import ipywidgets as w
+    a count label and the first ``max_rows`` rows of :func:`explorer_table`.  Headless
+    (:func:`thglib.book.headless`: the book build, CI) it returns that initial table instead, since
+    output widgets can deadlock a headless executor."""
     from IPython.display import display
+
+    from .book import headless
+
+    if headless():
+        print("Run this notebook in Jupyter or Colab for the interactive explorer; its initial state:")
+        return explorer_table(methods, columns=columns).head(max_rows)
+    import ipywidgets as w
 
     def dropdown(key: str) -> Any:
         column = FILTERS[key]

@@ -1,0 +1,64 @@
+"""The ``thg lipsync`` sub-command: Wav2Lip on a face video or image and any speech file.
+
+    thg lipsync --face me.mp4 --audio speech.m4a --out synced.mp4
+    thg lipsync --face portrait.jpg --audio hello.wav --out hello.mp4 --weights wav2lip
+    thg lipsync --face clip.mp4 --audio a.wav --out o.mp4 --weights ~/ckpt/wav2lip_gan.pth --device cuda --fp16
+    thg lipsync --face clip.mp4 --audio a.wav --out o.mp4 --detect-every 5 --policy interpolate
+
+Weights come from ``thg weights fetch wav2lip_gan`` (or ``--weights PATH``).  Without them the
+command stops with the download instructions, unless ``--allow-untrained`` is given: then a
+deterministic untrained fill runs every step and the result is labelled as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_lipsync_parser", "run"]
+
+
+def add_lipsync_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``lipsync`` on the ``thg`` sub-parsers; returns the new parser."""
+    p = sub.add_parser("lipsync", help="lip-sync a face video or image to speech with Wav2Lip",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--face", required=True, help="face video or image (jpg/png)")
+    p.add_argument("--audio", required=True, help="speech: any audio or video file ffmpeg reads")
+    p.add_argument("--out", required=True, help="output .mp4 (never replaced without --overwrite)")
+    p.add_argument("--weights", default="wav2lip_gan", help="wav2lip_gan (default), wav2lip, or a .pth path")
+    p.add_argument("--allow-untrained", action="store_true",
+                   help="run with an untrained deterministic fill when the weights are unavailable")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
+    p.add_argument("--fp16", action="store_true", help="half-precision autocast (CUDA only)")
+    p.add_argument("--batch-size", type=int, help="generator batch (default 128 on CUDA, 16 on CPU)")
+    p.add_argument("--fps", type=float, default=25.0, help="frame rate for an image input (default 25)")
+    p.add_argument("--pads", type=int, nargs=4, default=[0, 10, 0, 0], metavar=("TOP", "BOTTOM", "LEFT", "RIGHT"),
+                   help="box padding in pixels (default 0 10 0 0)")
+    p.add_argument("--detector", default="auto", help="auto, s3fd, dlib-hog or dlib-mmod")
+    p.add_argument("--detect-every", type=int, default=1, help="detect every N frames, track in between")
+    p.add_argument("--policy", default="raise", choices=["raise", "interpolate", "skip"],
+                   help="frames without a face: stop (default), interpolate the box, or leave untouched")
+    p.add_argument("--smooth", type=int, default=5, help="box smoothing window in frames (1 = off)")
+    p.add_argument("--length", default="audio", choices=["audio", "wav2lip"],
+                   help="output frames: cover the audio (default) or inference.py's count")
+    p.add_argument("--no-sync", action="store_true", help="skip the expert SyncNet confidence")
+    p.add_argument("--expert-weights", default="wav2lip_expert", help="expert SyncNet weights (name or path)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``thg lipsync`` with parsed ``args``; returns the exit status."""
+    from .lipsync import lipsync
+
+    result = lipsync(args.face, args.audio, args.out, weights=args.weights, allow_untrained=args.allow_untrained,
+                     device=args.device, fp16=args.fp16, batch_size=args.batch_size, fps=args.fps,
+                     pads=tuple(args.pads), detector=args.detector, detect_every=args.detect_every,
+                     policy=args.policy, smooth_window=args.smooth, length=args.length, sync=not args.no_sync,
+                     expert_weights=args.expert_weights, overwrite=args.overwrite, progress=not args.quiet)
+    print(result.summary())
+    if result.caveat:
+        print(f"thg lipsync: warning: {result.caveat}", file=sys.stderr)
+    return 0

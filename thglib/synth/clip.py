@@ -1,0 +1,278 @@
+"""A synthetic talking-head clip with its exact ground truth: make it, save it, load it.
+
+``make_clip`` runs the whole pipeline: text -> speech and phoneme timings (:mod:`thglib.tts`) ->
+visemes and coarticulated mouth parameters (:mod:`.visemes`) -> blinks and head pose
+(:mod:`.animate`) -> landmarks (:mod:`.rig`) -> frames (:mod:`.render`). Everything random is
+drawn from ``numpy.random.default_rng`` streams spawned from ``seed``, so the same inputs give
+the same clip bit for bit.
+
+``save_clip(clip, "out/clip")`` writes ``clip.mp4`` (H.264 + AAC), ``clip.wav`` (16-bit PCM),
+``clip.npz`` (per-frame arrays) and ``clip.json`` (text, identity, parameters, seed, degradations).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadInputError, MediaError
+from ..tts import PAUSE, Phoneme
+from .animate import POSE_PARAMS, Motion, blink_track, head_track, speech_drive
+from .identity import load_identity
+from .render import build_mesh, render_frames
+from .rig import POSE_PIVOT, pose_matrices
+from .visemes import MOUTH_PARAMS, VISEMES, coarticulate, frame_visemes, viseme_segments
+
+__all__ = ["SynthParams", "SynthClip", "padded_speech", "make_clip", "render_motion", "save_clip", "load_clip",
+           "FORMAT"]
+
+FORMAT = "thg-synth/1"
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """Generator parameters (all saved with the clip). Lengths in inter-ocular distances (IOD)."""
+
+    size: int = 256  #: output frames are size x size pixels
+    fps: float = 25.0
+    sample_rate: int = 16000
+    voice: str = "en-us"  #: eSpeak NG voice
+    rate: int = 160  #: speaking rate, words per minute
+    pad_s: float = 0.4  #: silence added before and after the speech
+    crop_scale: float = 4.5  #: frame side in IOD
+    articulation: float = 1.25  #: scale of all mouth-parameter targets (1.25: clearly visible lip motion)
+    theta: float = 20.0  #: coarticulation dominance decay (1/s)
+    lead_s: float = 0.03  #: mouth shapes lead the phoneme timings by this much (see make_clip)
+    blink_per_minute: float = 17.0
+    blink_ms: tuple[float, float] = (100.0, 150.0)
+    head_roll_deg: float = 1.5  #: std of the random-walk roll
+    head_shift: float = 0.04  #: std of the random-walk translation (IOD)
+    head_scale: float = 0.01  #: std of the random-walk scale change
+    head_smooth_s: float = 0.6  #: correlation time of the random walk
+    coupling: float = 1.0  #: weight of the speech-driven head nod/lean (0 = none)
+
+    def __post_init__(self) -> None:
+        if self.fps <= 0 or self.sample_rate <= 0 or self.pad_s < 0 or self.articulation < 0:
+            raise BadInputError("SynthParams", "fps, sample_rate must be > 0; pad_s, articulation >= 0")
+        object.__setattr__(self, "blink_ms", tuple(float(v) for v in self.blink_ms))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SynthParams:
+        """Inverse of ``dataclasses.asdict`` (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class SynthClip:
+    """A clip and its ground truth. Per-frame arrays have length ``T`` = number of frames.
+
+    ``landmarks`` (T, 68, 2) px; ``mouth`` (T, 4) :data:`~.visemes.MOUTH_PARAMS`; ``eye_closure`` (T,);
+    ``pose`` (T, 4) :data:`~.animate.POSE_PARAMS` and ``pose_matrices`` (T, 2, 3) in pixels;
+    ``visemes`` (T,) indices into :data:`~.visemes.VISEMES` (what the *reference* audio says at each
+    frame centre); ``phonemes`` timings of the audio *as it is now*; ``blinks`` (k, 2) [start_s,
+    duration_s]; ``frame_source`` (T,) which clean frame each frame shows; ``av_offset`` frames by
+    which the audio lags the video (0 when in sync).
+    """
+
+    frames: np.ndarray
+    audio: np.ndarray
+    sample_rate: int
+    fps: float
+    landmarks: np.ndarray
+    mouth: np.ndarray
+    eye_closure: np.ndarray
+    pose: np.ndarray
+    pose_matrices: np.ndarray
+    visemes: np.ndarray
+    phonemes: list[Phoneme]
+    blinks: np.ndarray
+    text: str
+    identity: str
+    seed: int
+    params: SynthParams
+    iod: float
+    av_offset: int = 0
+    frame_source: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    audio_text: str = ""
+    identity_mix: tuple[str, float] | None = None
+    degradations: list[tuple[str, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.frame_source.size == 0:
+            self.frame_source = np.arange(len(self.landmarks))
+        if not self.audio_text:
+            self.audio_text = self.text
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames ``T``."""
+        return len(self.landmarks)
+
+    @property
+    def blink_frames(self) -> np.ndarray:
+        """Frames whose eyes are at least half closed."""
+        return np.flatnonzero(self.eye_closure >= 0.5)
+
+    @property
+    def motion(self) -> Motion:
+        """The animation parameters (mouth, eye closure, pose)."""
+        return Motion(self.mouth, self.eye_closure, self.pose)
+
+
+def padded_speech(text: str, params: SynthParams) -> tuple[np.ndarray, list[Phoneme], int]:
+    """``(audio, phonemes, n_frames)``: ``text`` spoken with ``params``' voice and rate, with
+    ``pad_s`` of silence each side, padded to a whole number of frames; phonemes cover it all."""
+    from ..tts import synthesize
+
+    sp = synthesize(text, voice=params.voice, rate=params.rate, sr=params.sample_rate)
+    pad = int(round(params.pad_s * params.sample_rate))
+    n_frames = int(np.ceil((len(sp.audio) + 2 * pad) * params.fps / params.sample_rate - 1e-9))
+    total = int(round(n_frames * params.sample_rate / params.fps))
+    audio = np.zeros(total, np.float32)
+    audio[pad:pad + len(sp.audio)] = sp.audio[: total - pad]
+    end = total / params.sample_rate
+    phon = [Phoneme(p.symbol, p.start_s + params.pad_s, p.end_s + params.pad_s) for p in sp.phonemes]
+    if phon[0].symbol == PAUSE:
+        phon[0] = Phoneme(PAUSE, 0.0, phon[0].end_s)
+    else:
+        phon.insert(0, Phoneme(PAUSE, 0.0, phon[0].start_s))
+    if phon[-1].symbol == PAUSE:
+        phon[-1] = Phoneme(PAUSE, phon[-1].start_s, end)
+    else:
+        phon.append(Phoneme(PAUSE, phon[-1].end_s, end))
+    return audio, phon, n_frames
+
+
+def render_motion(identity: str | Path, motion: Motion, params: SynthParams,
+                  mix: tuple[str, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Frames, landmarks, pose matrices and IOD (px) of ``motion`` played by ``identity``.
+
+    ``mix = (other, w)`` cross-dissolves with the same motion played by ``other``:
+    ``frames = (1 - w) * own + w * other``; landmarks and matrices are then ``other``'s.
+    """
+    ident = load_identity(identity, params.size, params.crop_scale)
+    mats = pose_matrices(motion.pose, ident.neutral[POSE_PIVOT], ident.iod)
+    frames, lms = render_frames(ident, motion.mouth, motion.eye_closure, mats, build_mesh(ident))
+    if mix is None:
+        return frames, lms, mats.astype(np.float32), ident.iod
+    other, w = mix
+    f2, lms, mats, iod = render_motion(other, motion, params)
+    blend = np.round((1 - w) * frames.astype(np.float32) + w * f2.astype(np.float32))
+    return blend.astype(np.uint8), lms, mats, iod
+
+
+def make_clip(text: str | None = None, *, grid_seed: int | None = None, identity: str | Path = "astronaut",
+              seed: int = 0, params: SynthParams | None = None) -> SynthClip:
+    """Make a clean synthetic talking-head clip of ``text`` (or of GRID sentence ``grid_seed``).
+
+    ``seed`` drives blinks and head motion; the speech is deterministic given text and voice.
+    Mouth shapes are sampled ``params.lead_s`` ahead of the frame centres: eSpeak reports a vowel
+    ~15–20 ms after its energy rises and the energy peaks early in the vowel, so without a lead
+    the opening would trail the loudness by ~30 ms (about one frame), whereas real lips move
+    before the sound. ``visemes`` (what is heard at each frame centre) are not shifted.
+    """
+    from .grid import grid_sentence
+
+    params = params or SynthParams()
+    if (text is None) == (grid_seed is None):
+        raise BadInputError("text/grid_seed", "give exactly one of them",
+                            "e.g. make_clip('hello') or make_clip(grid_seed=3)")
+    spoken = text
+    if grid_seed is not None:
+        sentence = grid_sentence(grid_seed)
+        text, spoken = sentence.text, sentence.spoken
+    audio, phonemes, n = padded_speech(spoken, params)
+    times = (np.arange(n) + 0.5) / params.fps
+    segments = viseme_segments(phonemes)
+    mouth = coarticulate(segments, times + params.lead_s, params.theta) * np.float32(params.articulation)
+    blink_rng, head_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    closure, blinks = blink_track(n, params.fps, blink_rng, params.blink_per_minute, params.blink_ms)
+    drive = speech_drive(audio, params.sample_rate, params.fps, n)
+    pose = head_track(n, params.fps, head_rng, drive, roll_deg=params.head_roll_deg, shift=params.head_shift,
+                      scale=params.head_scale, smooth_s=params.head_smooth_s, coupling=params.coupling)
+    motion = Motion(mouth, closure, pose)
+    frames, lms, mats, iod = render_motion(identity, motion, params)
+    name = identity if isinstance(identity, str) else str(identity)
+    return SynthClip(frames, audio, params.sample_rate, params.fps, lms, mouth, closure, pose, mats,
+                     frame_visemes(segments, times), phonemes, blinks, str(text), name, int(seed), params, iod)
+
+
+# ----------------------------------------------------------------------------- files
+_SUFFIXES = (".mp4", ".wav", ".npz", ".json")
+
+
+def _stem(path: str | Path) -> Path:
+    p = Path(path).expanduser()
+    return p.with_suffix("") if p.suffix.lower() in _SUFFIXES else p
+
+
+def _metadata(clip: SynthClip, stem: Path) -> dict:
+    return {"format": FORMAT, "text": clip.text, "audio_text": clip.audio_text, "identity": clip.identity,
+            "identity_mix": list(clip.identity_mix) if clip.identity_mix else None, "seed": clip.seed,
+            "params": asdict(clip.params), "fps": clip.fps, "sample_rate": clip.sample_rate,
+            "size": int(clip.params.size), "n_frames": clip.n_frames, "iod_px": clip.iod,
+            "av_offset_frames": clip.av_offset, "degradations": [list(d) for d in clip.degradations],
+            "files": {s[1:]: stem.name + s for s in _SUFFIXES}}
+
+
+def save_clip(clip: SynthClip, path: str | Path, *, overwrite: bool = False, crf: int = 15) -> dict[str, Path]:
+    """Write ``STEM.mp4``, ``STEM.wav``, ``STEM.npz`` and ``STEM.json``; return their paths by suffix.
+
+    ``path`` is the stem (a suffix among those four is dropped). Nothing is written if any of the
+    files exists, unless ``overwrite=True``; each file is written to a temporary file and renamed.
+    """
+    from ..io import save_audio, write_video
+    from ..io.video import atomic_output
+
+    stem = _stem(path)
+    out = {s[1:]: stem.with_name(stem.name + s) for s in _SUFFIXES}
+    taken = [str(p) for p in out.values() if p.exists()]
+    if taken and not overwrite:
+        raise BadInputError("path", f"would overwrite {', '.join(taken)}", "Pass overwrite=True or another path")
+    write_video(out["mp4"], clip.frames, clip.fps, audio=clip.audio, sample_rate=clip.sample_rate, crf=crf,
+                overwrite=overwrite)
+    save_audio(out["wav"], clip.audio, clip.sample_rate, overwrite=overwrite)
+    arrays = {k: getattr(clip, k) for k in ("landmarks", "mouth", "eye_closure", "pose", "pose_matrices",
+                                            "visemes", "blinks", "frame_source")}
+    arrays |= {"blink_frames": clip.blink_frames, "av_offset_frames": np.int64(clip.av_offset),
+               "phoneme_symbols": np.array([p.symbol for p in clip.phonemes]),
+               "phoneme_times": np.array([[p.start_s, p.end_s] for p in clip.phonemes]).reshape(-1, 2),
+               "viseme_names": np.array(VISEMES), "mouth_params": np.array(MOUTH_PARAMS),
+               "pose_params": np.array(POSE_PARAMS)}
+    with atomic_output(out["npz"], overwrite=overwrite, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+    with atomic_output(out["json"], overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(_metadata(clip, stem), indent=1))
+    return out
+
+
+def load_clip(path: str | Path, *, frames: bool = True) -> SynthClip:
+    """Read a clip written by :func:`save_clip` (frames decoded from the MP4 unless ``frames=False``,
+    then ``frames`` is empty); audio comes from the WAV, everything else is exact."""
+    from ..io import load_audio, read_video
+
+    stem = _stem(path)
+    meta_path, npz_path = stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".npz")
+    for p in (meta_path, npz_path):
+        if not p.is_file():
+            raise MediaError(p, "is missing", "Pass the stem of a clip written by thglib.synth.save_clip")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != FORMAT:
+        raise MediaError(meta_path, f"is not a {FORMAT} file", "Re-create the clip with this thglib")
+    z = np.load(npz_path)
+    params = SynthParams.from_dict(meta["params"])
+    audio, sr = load_audio(stem.with_name(stem.name + ".wav"), sr=None)
+    size = params.size
+    video = read_video(stem.with_name(stem.name + ".mp4"), audio=False).frames if frames \
+        else np.zeros((0, size, size, 3), np.uint8)
+    phon = [Phoneme(str(s), float(a), float(b)) for s, (a, b) in zip(z["phoneme_symbols"], z["phoneme_times"])]
+    mix = meta["identity_mix"]
+    return SynthClip(video, audio, sr, meta["fps"], z["landmarks"], z["mouth"], z["eye_closure"], z["pose"],
+                     z["pose_matrices"], z["visemes"], phon, z["blinks"], meta["text"], meta["identity"],
+                     meta["seed"], params, meta["iod_px"], int(z["av_offset_frames"]), z["frame_source"],
+                     meta["audio_text"], (mix[0], float(mix[1])) if mix else None,
+                     [(str(a), float(b)) for a, b in meta["degradations"]])
