@@ -60,3 +60,12 @@ def test_cli_entry_point_exists():
     from thglib import cli
 
     assert callable(cli.main)
+
+
+def test_bibliographies_parse_and_keys_are_unique():
+    from pybtex.database import parse_file
+
+    keys = []
+    for bib in ("book/references.bib", "book/survey.bib"):
+        keys += list(parse_file(str(ROOT / bib)).entries.keys())  # raises on any syntax error
+    assert len(keys) == len({k.lower() for k in keys}), "a BibTeX key appears twice"
