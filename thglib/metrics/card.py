@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,13 +25,19 @@ _VERSIONED = ("thglib", "numpy", "torch", "scikit-image", "torchmetrics", "lpips
 
 def library_versions(names: tuple[str, ...] = _VERSIONED) -> dict[str, str]:
     """Installed versions of the libraries a metric may depend on (missing ones are left out)."""
+    return dict(_versions(names))
+
+
+@lru_cache(maxsize=8)
+def _versions(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Reading package metadata costs tens of milliseconds: once per process is enough."""
     out = {}
     for n in names:
         try:
             out[n] = importlib.metadata.version(n)
         except importlib.metadata.PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
 
 
 class ProtocolMismatch(THGError, ValueError):
