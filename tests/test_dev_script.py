@@ -1,0 +1,45 @@
+"""dev.py: the book's execution cache is discarded when thglib/ changes, kept otherwise."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_dev(tmp_path: Path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("dev_script", ROOT / "dev.py")
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    (tmp_path / "thglib").mkdir()
+    (tmp_path / "thglib" / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(dev, "ROOT", tmp_path)
+    monkeypatch.setattr(dev, "BUILD", tmp_path / "_build")
+    monkeypatch.setattr(dev, "ensure_env", lambda: None)
+    calls = []
+    monkeypatch.setattr(dev, "run", lambda *cmd, **kw: calls.append([str(c) for c in cmd]))
+    return dev, calls
+
+
+def test_cache_survives_unchanged_library_and_goes_when_it_changes(tmp_path, monkeypatch, capsys):
+    dev, calls = load_dev(tmp_path, monkeypatch)
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    cache.mkdir(parents=True)
+    dev.book()  # first build: no digest recorded yet, so the cache cannot be trusted
+    assert not cache.exists()
+    cache.mkdir()
+    dev.book()  # library unchanged: keep it
+    assert cache.exists()
+    (tmp_path / "thglib" / "a.py").write_text("x = 2\n")
+    dev.book()  # library changed: discard
+    assert not cache.exists()
+    assert "thglib/ changed" in capsys.readouterr().out
+
+
+def test_strict_build_flags(tmp_path, monkeypatch):
+    dev, calls = load_dev(tmp_path, monkeypatch)
+    dev.book(strict=True)
+    assert calls[-1][1:] == ["build", ".", "-W", "-n", "--keep-going"]
+    dev.book()
+    assert calls[-1][1:] == ["build", "."]
