@@ -340,3 +340,13 @@ def test_registry_table_and_describe(env):
     for part in (c.filename, c.url, c.urls[1], c.sha256, c.paper, "2008.10010",
                  str(weights.path_for("wav2lip_gan"))):
         assert part in text
+
+
+def test_every_used_by_names_a_real_function():
+    import importlib
+
+    for c in weights.REGISTRY:
+        for dotted in c.used_by:
+            module, _, attr = dotted.rpartition(".")
+            obj = importlib.import_module(module)
+            assert hasattr(obj, attr), f"{c.name}: used_by {dotted} does not exist"

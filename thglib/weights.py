@@ -150,7 +150,7 @@ REGISTRY: tuple[ModelCard, ...] = (
         sha256="961e8696f888fce4f3f3a6c3d5b3267cf5b343100b238e79b2659bff2c605442", size=54573114,
         licence="MIT (code, joonson/syncnet_python); no separate licence stated for the weights",
         paper="Out of time: automated lip sync in the wild (ACCV 2016 workshops)", arxiv=None,
-        used_by=("thglib.metrics.lse",), source="joonson/syncnet_python download_model.sh",
+        used_by=("thglib.metrics.sync.lse",), source="joonson/syncnet_python download_model.sh",
         notes="SyncNet used for LSE-D / LSE-C (SyncNetModel.py class S).",
     ),
     ModelCard(
@@ -172,7 +172,7 @@ REGISTRY: tuple[ModelCard, ...] = (
         sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2", size=95628359,
         licence="Apache-2.0 (pytorch-fid; port of TensorFlow's inception-2015-12-05)",
         paper="Rethinking the Inception Architecture for Computer Vision", arxiv="1512.00567",
-        used_by=("thglib.metrics.fid",), source="pytorch-fid src/pytorch_fid/inception.py FID_WEIGHTS_URL",
+        used_by=("thglib.metrics.distribution.fid", "thglib.metrics.extractors.InceptionV3Features"), source="pytorch-fid src/pytorch_fid/inception.py FID_WEIGHTS_URL",
         notes="The TF-FID Inception-v3 (1008 classes); FID: Heusel et al. 2017, arXiv:1706.08500.",
     ),
     ModelCard(
@@ -181,7 +181,7 @@ REGISTRY: tuple[ModelCard, ...] = (
         sha256="7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02", size=244408911,
         licence="BSD-3-Clause (torchvision)",
         paper="One weird trick for parallelizing convolutional neural networks", arxiv="1404.5997",
-        used_by=("thglib.metrics.lpips",), source="torchvision AlexNet_Weights.IMAGENET1K_V1.url",
+        used_by=("thglib.metrics.perceptual.lpips",), source="torchvision AlexNet_Weights.IMAGENET1K_V1.url",
         notes="ImageNet backbone of LPIPS-alex (Zhang et al. 2018, arXiv:1801.03924); the LPIPS "
               "linear heads ship inside the lpips wheel.",
     ),
@@ -191,7 +191,7 @@ REGISTRY: tuple[ModelCard, ...] = (
         sha256="397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0", size=553433881,
         licence="BSD-3-Clause (torchvision)",
         paper="Very Deep Convolutional Networks for Large-Scale Image Recognition", arxiv="1409.1556",
-        used_by=("thglib.metrics.lpips",), source="torchvision VGG16_Weights.IMAGENET1K_V1.url",
+        used_by=("thglib.metrics.perceptual.lpips",), source="torchvision VGG16_Weights.IMAGENET1K_V1.url",
         notes="ImageNet backbone of LPIPS-vgg (Zhang et al. 2018, arXiv:1801.03924).",
     ),
     ModelCard(
@@ -225,6 +225,18 @@ REGISTRY: tuple[ModelCard, ...] = (
         source="insightface python-package insightface/utils/storage.py BASE_REPO_URL (v0.7)",
         notes="Zip of five ONNX models: det_10g (SCRFD, arXiv:2105.04714), w600k_r50 (ArcFace), "
               "2d106det, 1k3d68, genderage. fetch() returns the zip; unpack it yourself.",
+    ),
+    ModelCard(
+        name="sync_expert_thgsynth", filename="sync_expert_thgsynth.pt",
+        # Made by this project (scripts/train_sync_expert.py) and shipped in its repository.
+        urls=("https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/sync_expert_thgsynth.pt",),
+        sha256="1e5e447530277c322673356ea52011f871a15da80973086ba936aa4e6bb9026a", size=563505,
+        licence="MIT (thg-book; trained on THG-Synth clips only)",
+        paper="thg-book: a SyncNet-style expert trained on THG-Synth", arxiv=None,
+        used_by=("thglib.models.sync_expert.load_sync_expert", "thglib.metrics.sync.lse"),
+        source="thg-book data/models/ (this repository)",
+        manual="Or train it: python scripts/train_sync_expert.py",
+        notes="Offline stand-in for SyncNet v2: its numbers are labelled '(THG-Synth expert)'.",
     ),
 )
 

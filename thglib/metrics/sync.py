@@ -1,0 +1,580 @@
+"""LSE-D and LSE-C: lip-sync error measured with SyncNet, exactly as Wav2Lip's evaluation runs it.
+
+Prajwal et al. (Wav2Lip, ACM MM 2020) score a video with SyncNet v2 (Chung & Zisserman, ACCV-W
+2016) through ``evaluation/scores_LSE`` of https://github.com/Rudrabha/Wav2Lip, i.e.
+``SyncNetInstance_calc_scores.evaluate`` (a copy of ``SyncNetInstance.evaluate`` of
+https://github.com/joonson/syncnet_python). Protocol, with ``v`` a 5-frame video window:
+
+1. video at 25 fps, every frame resized to 224×224 (``cv2.resize``, bilinear), BGR 0–255;
+   audio 16 kHz mono 16-bit PCM; 13 MFCCs at 100 Hz (``python_speech_features.mfcc``);
+2. ``N = min(T, ⌊n_samples / 640⌋) − 5`` windows: frames ``[v, v+5)`` ↔ MFCC columns ``[4v, 4v+20)``;
+3. ``d[v, j] = ‖f_lip(v) − f_aud(v + j − 15)‖₂`` for ``j = 0..30`` (audio embeddings zero-padded);
+4. ``D̄_j = mean_v d[v, j]``; **LSE-D** ``= min_j D̄_j``; **LSE-C** ``= median_j D̄_j − min_j D̄_j``;
+   offset ``= 15 − argmin_j D̄_j`` (positive: the audio leads the video);
+5. per-window confidence ``median_j D̄_j − d[v, j*]``, smoothed by a 9-tap median filter.
+
+The official loop writes every frame as a JPEG with ffmpeg's default MJPEG settings (no
+``-qscale``; ``-qscale:v 2`` appears only in ``run_pipeline.py``, for the frames it detects and crops
+faces on) and reads it back with OpenCV; ``jpeg_roundtrip=True`` reproduces that round trip bit for
+bit, in memory.
+:func:`official_loop` re-implements the file-based loop itself, for checking and timing.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import BadInputError, MediaError, NoFaceError
+from .card import MetricResult, ProtocolCard
+
+__all__ = ["VSHIFT", "SyncInputs", "SyncScorer", "LSEResult", "load_scorer", "FusedSyncNetV2",
+           "syncnet_inputs", "pcm16", "face_track", "smooth_track", "track_crops", "offset_distances",
+           "lse_from_distances", "lse", "official_loop"]
+
+VSHIFT = 15  #: offsets searched: -15..15 frames
+FPS = 25
+SAMPLE_RATE = 16000
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
+CROP_SCALE = 0.4  #: run_pipeline.py --crop_scale
+TRACK_MEDIAN = 13  #: run_pipeline.py crop_video: medfilt of box centre and size
+CONF_MEDIAN = 9  #: SyncNetInstance.evaluate: medfilt of the per-frame confidence
+SIZE = 224
+
+
+# ============================================================================ inputs
+@dataclass(frozen=True)
+class SyncInputs:
+    """What SyncNet sees: ``frames`` (T, 224, 224, 3) uint8 **BGR**, ``pcm`` (n,) int16 at 16 kHz.
+
+    ``track`` (T, 3) holds the smoothed face track ``(x, y, s)`` when the frames were face-cropped.
+    """
+
+    frames: np.ndarray
+    pcm: np.ndarray
+    crop: str
+    jpeg: bool
+    source: str
+    track: np.ndarray | None = None
+
+    @property
+    def n_windows(self) -> int:
+        """``N = min(T, ⌊n / 640⌋) − 5``: the number of 5-frame windows scored."""
+        return min(len(self.frames), len(self.pcm) // SAMPLES_PER_FRAME) - 5
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_version() -> str:
+    """First line of ``ffmpeg -version`` of the bundled binary (the JPEG encoder is ffmpeg's)."""
+    from ..io import ffmpeg_exe
+
+    out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else "ffmpeg (unknown version)"
+
+
+def _ffmpeg(args: list[str], what: str, stdin: bytes | None = None) -> bytes:
+    """Run the bundled ffmpeg with ``args`` and return its stdout; raise :class:`MediaError`."""
+    from ..io import ffmpeg_exe
+
+    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", *args], input=stdin, capture_output=True)
+    if r.returncode != 0:
+        msg = r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise MediaError(what, f"ffmpeg failed ({msg[0]})", "Check that the file is a readable video")
+    return r.stdout
+
+
+def _split_jpegs(stream: bytes) -> list[bytes]:
+    """Cut an MJPEG stream into JPEG files at each start-of-image marker ``FF D8 FF``."""
+    starts, i = [], stream.find(b"\xff\xd8\xff")
+    while i >= 0:
+        starts.append(i)
+        i = stream.find(b"\xff\xd8\xff", i + 3)
+    return [stream[a:b] for a, b in zip(starts, starts[1:] + [len(stream)])]
+
+
+def _resize224(frames: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """``cv2.resize(img, (224, 224))`` per frame (bilinear, OpenCV's default), as the official loop."""
+    import cv2
+
+    return np.stack([f if f.shape[:2] == (SIZE, SIZE) else cv2.resize(f, (SIZE, SIZE)) for f in frames])
+
+
+def _jpeg_frames(input_args: list[str], what: str, stdin: bytes | None = None) -> np.ndarray:
+    """Frames through ffmpeg's MJPEG encoder with its defaults and ``-threads 1`` (the official
+    ``-f image2 %06d.jpg`` command, piped instead of written), decoded by ``cv2.imdecode``."""
+    import cv2
+
+    jpegs = _split_jpegs(_ffmpeg([*input_args, "-threads", "1", "-f", "image2pipe", "-c:v", "mjpeg",
+                                  "pipe:1"], what, stdin))
+    return _resize224([cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in jpegs])
+
+
+def _raw_frames(path: Path, width: int, height: int) -> np.ndarray:
+    """All frames of ``path`` as BGR, colour converted with accurate rounding (no JPEG)."""
+    raw = _ffmpeg(["-i", f"file:{path}", "-an", "-sws_flags", "bicubic+accurate_rnd+full_chroma_int",
+                   "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"], str(path))
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+
+
+def _file_pcm(path: Path) -> np.ndarray:
+    """Audio of ``path`` as the official command makes it: ``-async 1 -ac 1 -ar 16000 pcm_s16le``."""
+    raw = _ffmpeg(["-i", f"file:{path}", "-async", "1", "-ac", "1", "-vn", "-acodec", "pcm_s16le",
+                   "-ar", str(SAMPLE_RATE), "-f", "s16le", "pipe:1"], str(path))
+    return np.frombuffer(raw, np.int16).copy()
+
+
+def pcm16(audio: np.ndarray, sr: int) -> np.ndarray:
+    """int16 16 kHz mono from an array: resampled with soxr, then ``round(x · 32768)`` clipped
+    (ffmpeg's float→s16 conversion); int16 input at 16 kHz passes through unchanged."""
+    from ..io import resample, to_mono
+
+    a = np.asarray(audio)
+    if a.ndim == 2:
+        a = to_mono(a.astype(np.float32) / (32768.0 if a.dtype == np.int16 else 1.0))
+    if a.ndim != 1 or a.size == 0:
+        raise BadInputError("audio", f"expected a mono waveform (n,), got shape {a.shape}",
+                            "Pass the clip's speech as a 1-D array with its sample_rate")
+    if a.dtype == np.int16 and sr == SAMPLE_RATE:
+        return a.copy()
+    x = a.astype(np.float32) / (32768.0 if a.dtype == np.int16 else 1.0)
+    x = resample(x, int(sr), SAMPLE_RATE) if sr != SAMPLE_RATE else x
+    return np.clip(np.rint(x.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def _jpeg_arrays(frames_bgr: np.ndarray) -> np.ndarray:
+    """The JPEG round trip for frames already in memory: raw BGR piped into the same encoder."""
+    h, w = frames_bgr.shape[1:3]
+    args = ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(FPS), "-i", "pipe:0"]
+    return _jpeg_frames(args, "frames", np.ascontiguousarray(frames_bgr).tobytes())
+
+
+# ---------------------------------------------------------------------------- face track
+def face_track(frames: np.ndarray, *, every: int = 1, backend: str = "auto", upsample: int = 1) -> np.ndarray:
+    """Face boxes ``(T, 4)`` ``[x0, y0, x1, y1]``: the largest face, detected every ``every``
+    frames (and on the last), linearly interpolated in between (``run_pipeline.py``'s ``interp1d``).
+
+    Raises :class:`~thglib.errors.NoFaceError` when no frame has a face.
+    """
+    from ..face import detect_faces
+
+    if not isinstance(every, (int, np.integer)) or every < 1:
+        raise BadInputError("every", f"expected an integer >= 1, got {every!r}")
+    t = len(frames)
+    found = []
+    for i in sorted(set(range(0, t, int(every))) | {t - 1}):
+        faces = detect_faces(frames[i], backend=backend, upsample=upsample)
+        if faces:
+            found.append((i, faces[0].as_array()))
+    if not found:
+        raise NoFaceError(None, "video", "No frame has a detectable face: LSE needs a visible speaker")
+    idx, boxes = np.array([i for i, _ in found]), np.stack([b for _, b in found]).astype(np.float64)
+    return np.stack([np.interp(np.arange(t), idx, boxes[:, k]) for k in range(4)], axis=1)
+
+
+def smooth_track(boxes: np.ndarray, kernel: int = TRACK_MEDIAN) -> np.ndarray:
+    """``(x, y, s)`` per frame — box centre and half-size ``s = max(w, h) / 2`` — each median-filtered
+    over ``kernel`` frames with zero padding (``scipy.signal.medfilt``, as ``crop_video`` does)."""
+    from scipy.signal import medfilt
+
+    b = np.asarray(boxes, np.float64)
+    if b.ndim != 2 or b.shape[1] != 4 or len(b) == 0:
+        raise BadInputError("boxes", f"expected (T, 4) [x0, y0, x1, y1], got shape {b.shape}")
+    raw = [(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2]
+    return np.stack([medfilt(c, kernel_size=kernel) for c in raw], axis=1)
+
+
+def track_crops(frames: np.ndarray, track: np.ndarray, crop_scale: float = CROP_SCALE) -> np.ndarray:
+    """224² crops along a smoothed track (:func:`thglib.face.syncnet_crop` with a square box)."""
+    from ..face import FaceBox, syncnet_crop
+
+    return np.stack([syncnet_crop(f, FaceBox(x - s, y - s, x + s, y + s), crop_scale, SIZE)
+                     for f, (x, y, s) in zip(frames, track)])
+
+
+# ---------------------------------------------------------------------------- syncnet_inputs
+def _video_arrays(video: Any, audio: np.ndarray | None, sample_rate: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """RGB frames and int16 PCM from arrays or from an object with ``frames``/``audio`` (a SynthClip)."""
+    if hasattr(video, "frames") and hasattr(video, "audio"):
+        audio, sample_rate, fps = video.audio, int(video.sample_rate), float(video.fps)
+        video = video.frames
+    frames = np.asarray(video)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise BadInputError("video", f"expected (T, H, W, 3) uint8 RGB frames, got {frames.shape} {frames.dtype}",
+                            "Pass a video path, a SynthClip, or frames with audio=")
+    if audio is None:
+        raise BadInputError("audio", "is missing", "Pass the speech as audio= (with sample_rate=)")
+    if abs(float(fps) - FPS) > 1e-3:
+        raise BadInputError("fps", f"is {fps}; SyncNet's windows assume 25 fps",
+                            "Resample the video to 25 fps first (run_pipeline.py does ffmpeg -r 25)")
+    return frames, pcm16(audio, sample_rate)
+
+
+def _from_path(path: Path, crop: str, jpeg: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (BGR; RGB when they will be face-cropped) and PCM of a 25 fps video file."""
+    from ..io import probe
+
+    info = probe(path)
+    if not info.has_audio:
+        raise MediaError(path, "has no audio track", "LSE compares the mouth with the speech: pass a video with sound")
+    if abs(info.fps - FPS) > 0.01:
+        raise BadInputError(f"'{path}'", f"runs at {info.fps:g} fps; SyncNet assumes 25 fps",
+                            f"Convert it first: ffmpeg -i {path.name} -r 25 out.mp4 (as run_pipeline.py does)")
+    pcm = _file_pcm(path)
+    if jpeg and crop == "none":
+        return _jpeg_frames(["-i", f"file:{path}"], str(path)), pcm
+    bgr = _raw_frames(path, info.width, info.height)
+    return (bgr if crop == "none" else bgr[..., ::-1]), pcm
+
+
+def _decode(video: Any, audio: np.ndarray | None, sample_rate: int, fps: float, crop: str,
+            jpeg: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """Frames (BGR, or RGB when they will be face-cropped), int16 PCM and a description of the source."""
+    if isinstance(video, (str, Path)):
+        from ..io.video import require_file
+
+        path = require_file(video)
+        return (*_from_path(path, crop, jpeg), str(path))
+    frames, pcm = _video_arrays(video, audio, sample_rate, fps)
+    return (frames[..., ::-1] if crop == "none" else frames), pcm, f"arrays {frames.shape[2]}×{frames.shape[1]}"
+
+
+def _face_crops(frames: np.ndarray, boxes: np.ndarray | None, every: int, backend: str,
+                upsample: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """BGR crops along the smoothed face track, the track, and the card's crop description."""
+    from ..face import get_detector
+
+    if boxes is None:
+        boxes = face_track(frames, every=every, backend=backend, upsample=upsample)
+        how = f"{get_detector(backend).name} detector every {every} frame(s)"
+    else:
+        how = "given boxes"
+    track = smooth_track(boxes)
+    what = f"face track ({how}), centre/size medfilt {TRACK_MEDIAN}, crop scale {CROP_SCALE}, {SIZE}×{SIZE}"
+    return track_crops(frames, track)[..., ::-1], track, what
+
+
+def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | None = None, *,
+                   sample_rate: int = SAMPLE_RATE, fps: float = FPS, crop: Literal["none", "track"] = "none",
+                   jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None, every: int = 1,
+                   backend: str = "auto", upsample: int = 1) -> SyncInputs:
+    """Decode once and prepare SyncNet's inputs: 224² BGR frames and 16 kHz int16 speech.
+
+    ``video``: a 25 fps file, a SynthClip, or RGB frames ``(T, H, W, 3)`` with ``audio``.
+    ``crop="none"``: frames are already face crops (Wav2Lip's LRS2 protocol) and are only resized;
+    ``"track"``: the "real videos" pipeline — boxes from :func:`face_track` (or ``boxes``),
+    :func:`smooth_track`, crop scale 0.4 (:func:`track_crops`). ``jpeg_roundtrip``: pass the frames
+    through ffmpeg's default JPEG encoder and OpenCV's decoder as the official loop does.
+    """
+    if crop not in ("none", "track"):
+        raise BadInputError("crop", f"unknown mode {crop!r}", "Use 'none' (face crops) or 'track' (real videos)")
+    frames, pcm, source = _decode(video, audio, sample_rate, fps, crop, jpeg_roundtrip)
+    track, what = None, f"none: whole frames resized to {SIZE}×{SIZE} (cv2 bilinear)"
+    if crop == "track":
+        frames, track, what = _face_crops(frames, boxes, every, backend, upsample)
+    if jpeg_roundtrip and not (crop == "none" and isinstance(video, (str, Path))):
+        frames = _jpeg_arrays(frames)          # (a file's frames went through the encoder in _decode)
+    return SyncInputs(_resize224(frames), pcm, what, bool(jpeg_roundtrip), source, track)
+
+
+# ============================================================================ networks
+def _fold_bn(conv: nn.Conv2d | nn.Conv3d | nn.Linear, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weights and bias of ``bn(conv(x))`` as one layer: ``w·g/σ``, ``(b − μ)·g/σ + β``."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    w = conv.weight * scale.reshape(-1, *([1] * (conv.weight.dim() - 1)))
+    return w, (conv.bias - bn.running_mean) * scale + bn.bias
+
+
+def _as_2d(seq: nn.Sequential) -> nn.Sequential:
+    """A SyncNet conv stream with BatchNorm folded in and every 3-D layer rewritten as 2-D.
+
+    The first lip conv (kernel 5×7×7 over exactly 5 frames) becomes a 2-D conv over 15 channels
+    (colour × time); later 3-D layers have temporal kernel 1 and act frame-wise.
+    """
+    mods, out = list(seq), []
+    for i, m in enumerate(mods):
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            w, b = _fold_bn(m, mods[i + 1])
+            if isinstance(m, nn.Conv3d):
+                w = w.flatten(1, 2) if m.kernel_size[0] > 1 else w[:, :, 0]
+            conv = nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), m.stride[-2:], m.padding[-2:])
+            conv.weight.data, conv.bias.data = w.contiguous(), b
+            out += [conv, nn.ReLU(inplace=True)]
+        elif isinstance(m, (nn.MaxPool2d, nn.MaxPool3d)):
+            k, s, p = (x if isinstance(x, tuple) else (x,) * 2 for x in (m.kernel_size, m.stride, m.padding))
+            if k[-2:] != (1, 1):
+                out.append(nn.MaxPool2d(k[-2:], s[-2:], p[-2:]))
+    return nn.Sequential(*out).eval()
+
+
+def _head(seq: nn.Sequential) -> nn.Sequential:
+    """Linear → BatchNorm1d → ReLU → Linear with the BatchNorm folded into the first Linear."""
+    w, b = _fold_bn(seq[0], seq[1])
+    first = nn.Linear(w.shape[1], w.shape[0])
+    first.weight.data, first.bias.data = w, b
+    return nn.Sequential(first, nn.ReLU(inplace=True), seq[3]).eval()
+
+
+class FusedSyncNetV2(nn.Module):
+    """SyncNet v2 for inference: BatchNorm folded, 3-D convs as 2-D, channels-last memory.
+
+    The same function as :class:`~thglib.models.SyncNetV2` up to float32 rounding (~1e-6
+    relative); it embeds whole clips with :meth:`embed_lips` / :meth:`embed_audio`.
+    """
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        with torch.no_grad():
+            self.lip = _as_2d(net.netcnnlip).to(memory_format=torch.channels_last)
+            self.aud = _as_2d(net.netcnnaud)
+            self.lip_head, self.aud_head = _head(net.netfclip), _head(net.netfcaud)
+        self.eval()
+
+    @torch.inference_mode()
+    def embed_lips(self, crops: np.ndarray, n: int, batch_size: int = 32) -> torch.Tensor:
+        """Embeddings of the ``n`` windows ``crops[v : v + 5]`` of (T, 224, 224, 3) uint8 BGR."""
+        x, out = torch.from_numpy(np.ascontiguousarray(crops)), []
+        for i in range(0, n, batch_size):
+            b = min(batch_size, n - i)
+            win = x[i:i + b + 4].unfold(0, 5, 1)[:b]                        # (b, H, W, 3 colours, 5 frames)
+            win = win.reshape(b, SIZE, SIZE, 15).float().permute(0, 3, 1, 2)  # channel c·5 + t, channels-last
+            out.append(self.lip_head(self.lip(win).flatten(1)))
+        return torch.cat(out)
+
+    @torch.inference_mode()
+    def embed_audio(self, windows: np.ndarray, batch_size: int = 256) -> torch.Tensor:
+        """Embeddings of (n, 1, 13, 20) MFCC windows."""
+        w = torch.as_tensor(windows, dtype=torch.float32)
+        return torch.cat([self.aud_head(self.aud(w[i:i + batch_size]).flatten(1))
+                          for i in range(0, len(w), batch_size)])
+
+
+class _Windowed:
+    """Any module with SyncNet's ``forward_lip`` / ``forward_aud``, fed window by window."""
+
+    def __init__(self, net: nn.Module) -> None:
+        self.net = net.eval()
+
+    @torch.inference_mode()
+    def embed_lips(self, crops: np.ndarray, n: int, batch_size: int = 20) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(3, 0, 1, 2).float()  # (3, T, H, W)
+        return torch.cat([self.net.forward_lip(torch.stack([x[:, v:v + 5] for v in range(i, min(n, i + batch_size))]))
+                          for i in range(0, n, batch_size)])
+
+    @torch.inference_mode()
+    def embed_audio(self, windows: np.ndarray, batch_size: int = 20) -> torch.Tensor:
+        w = torch.as_tensor(windows, dtype=torch.float32)
+        return torch.cat([self.net.forward_aud(w[i:i + batch_size]) for i in range(0, len(w), batch_size)])
+
+
+def _engine(net: Any) -> Any:
+    """The fastest way to embed whole clips with ``net``."""
+    from ..models import SyncNetV2
+
+    if isinstance(net, SyncNetV2):
+        return FusedSyncNetV2(net.eval())
+    return net if hasattr(net, "embed_lips") else _Windowed(net)
+
+
+@dataclass(frozen=True)
+class SyncScorer:
+    """A sync network and what its numbers are: ``extractor`` and ``weights`` go on the card,
+    ``caveat`` flags anything that is not the official SyncNet v2, ``tag`` is appended to the
+    metric name (e.g. ``" (THG-Synth expert)"``)."""
+
+    net: Any
+    extractor: str
+    weights: str
+    caveat: str = ""
+    tag: str = ""
+
+    def engine(self) -> Any:
+        return _engine(self.net)
+
+
+def load_scorer(name: Literal["syncnet_v2", "syncnet_v2_fill", "thgsynth_expert"] = "syncnet_v2", *,
+                path: str | Path | None = None) -> SyncScorer:
+    """The network behind the scores.
+
+    * ``"syncnet_v2"``: the official ``syncnet_v2.model`` (downloaded through :mod:`thglib.weights`,
+      or ``path``); another checkpoint of the same architecture is accepted but flagged;
+    * ``"syncnet_v2_fill"``: untrained, deterministic weights (:func:`thglib.models.fill_`): for
+      tests and dry runs only;
+    * ``"thgsynth_expert"``: the small offline expert of :mod:`thglib.models.sync_expert`.
+    """
+    from ..models import SyncNetV2, fill_, load_pretrained
+    from ..weights import card, fetch, sha256_of
+
+    extractor = "SyncNet v2 (Chung & Zisserman 2016; syncnet_python SyncNetModel.S), 1024-D"
+    if name == "syncnet_v2":
+        file = Path(path).expanduser() if path is not None else fetch("syncnet_v2")
+        net, sha = load_pretrained(SyncNetV2(), file), sha256_of(file)
+        other = "" if sha == card("syncnet_v2").sha256 else "not the official syncnet_v2.model"
+        return SyncScorer(FusedSyncNetV2(net), extractor, f"{file.name} sha256:{sha}", other)
+    if name == "syncnet_v2_fill":
+        net = fill_(SyncNetV2().eval(), {"GAIN": 1.0, "BIAS": 0.1})
+        return SyncScorer(FusedSyncNetV2(net), extractor, "untrained (thglib.models.fill_, GAIN 1, BIAS 0.1)",
+                          "untrained SyncNet v2 (deterministic fill): mechanics only")
+    if name == "thgsynth_expert":
+        from ..models.sync_expert import expert_weights, load_sync_expert
+
+        file = expert_weights(path)
+        return SyncScorer(load_sync_expert(file), "THG-Synth sync expert (thglib.models.sync_expert), 64-D",
+                          f"{file.name} sha256:{sha256_of(file)}", "THG-Synth expert, not SyncNet v2",
+                          " (THG-Synth expert)")
+    raise BadInputError("name", f"unknown scorer {name!r}", "Use 'syncnet_v2', 'syncnet_v2_fill' or 'thgsynth_expert'")
+
+
+# ============================================================================ scores
+def offset_distances(video: torch.Tensor, audio: torch.Tensor, vshift: int = VSHIFT,
+                     chunk: int = 256) -> torch.Tensor:
+    """``d[v, j] = ‖video[v] − audio[v + j − vshift]‖₂`` for ``j = 0..2·vshift``, shape (N, 2·vshift + 1).
+
+    Audio embeddings outside ``[0, N)`` are zero vectors and the norm is torch's
+    ``pairwise_distance`` (``‖x − y + 10⁻⁶‖₂``), as in ``calc_pdist`` of syncnet_python.
+    """
+    padded = nn.functional.pad(audio, (0, 0, vshift, vshift))
+    win = padded.unfold(0, 2 * vshift + 1, 1).transpose(1, 2)                 # (N, 2v+1, D), a view
+    return torch.cat([nn.functional.pairwise_distance(video[i:i + chunk, None, :], win[i:i + chunk])
+                      for i in range(0, len(video), chunk)])
+
+
+def lse_from_distances(dists: torch.Tensor, vshift: int = VSHIFT) -> dict[str, Any]:
+    """LSE-D, LSE-C, offset and curves from the (N, 2·vshift + 1) distance table.
+
+    ``mean[j] = mean_v d[v, j]``; ``lse_d = min mean``; ``lse_c = median(mean) − lse_d`` (torch's
+    median: the lower middle value); ``offset = vshift − argmin``; per window
+    ``conf[v] = median(mean) − d[v, argmin]`` and ``conf_smooth = medfilt(conf, 9)``.
+    """
+    from scipy.signal import medfilt
+
+    mean = dists.mean(dim=0)
+    lse_d, j = torch.min(mean, 0)
+    med = torch.median(mean)
+    conf = (med - dists[:, j]).numpy()
+    return {"lse_d": float(lse_d), "lse_c": float(med - lse_d), "offset": vshift - int(j),
+            "mean_distance": mean.numpy(), "frame_distance": dists[:, j].numpy(), "frame_confidence": conf,
+            "frame_confidence_smooth": medfilt(conf, kernel_size=CONF_MEDIAN)}
+
+
+@dataclass(frozen=True)
+class LSEResult:
+    """Both scores of one clip, sharing one search. ``offset`` follows SyncNet's sign (positive:
+    the audio leads); ``offsets[j] = vshift − j`` label ``mean_distance[j]``."""
+
+    lse_d: MetricResult
+    lse_c: MetricResult
+    offset: int
+    offsets: np.ndarray
+    mean_distance: np.ndarray
+    frame_confidence: np.ndarray = field(repr=False)
+
+    @property
+    def audio_lag(self) -> int:
+        """Frames by which the audio lags the video (THG-Synth's ``av_offset``): ``−offset``."""
+        return -self.offset
+
+    def __str__(self) -> str:
+        return (f"{self.lse_d.label()} = {self.lse_d.value:.4f}   {self.lse_c.label()} = {self.lse_c.value:.4f}"
+                f"   offset = {self.offset:+d} frames\n{self.lse_d.card}")
+
+    def _repr_markdown_(self) -> str:
+        return "```text\n" + str(self) + "\n```"
+
+
+def _card(metric: str, scorer: SyncScorer, inputs: SyncInputs, n: int, vshift: int) -> ProtocolCard:
+    jpeg = (f"JPEG round trip ({ffmpeg_version().split(' Copyright')[0]} mjpeg defaults, -threads 1; "
+            "cv2.imdecode)" if inputs.jpeg else "in-memory frames (no JPEG round trip)")
+    return ProtocolCard(
+        metric=metric + scorer.tag, implementation=f"thglib.metrics.sync.lse, scores_LSE protocol; {jpeg}",
+        colour_space="BGR (OpenCV order), raw 0–255", crop=inputs.crop,
+        resize=f"cv2.resize to {SIZE}×{SIZE} (INTER_LINEAR)", data_range=255.0, extractor=scorer.extractor,
+        weights=scorer.weights, caveat=scorer.caveat, samples=n,
+        notes=(f"25 fps; audio 16 kHz mono int16, 13 MFCCs (python_speech_features); windows of 5 frames "
+               f"vs 20 MFCC columns; offsets ±{vshift}; source {inputs.source}"))
+
+
+def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | None = None, *,
+        scorer: SyncScorer | str = "syncnet_v2", sample_rate: int = SAMPLE_RATE, fps: float = FPS,
+        crop: Literal["none", "track"] = "none", jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None,
+        every: int = 1, vshift: int = VSHIFT, batch_size: int = 32) -> LSEResult:
+    """LSE-D (lower is better) and LSE-C (higher is better) of one clip, with the offset search.
+
+    ``video`` and the preprocessing options as in :func:`syncnet_inputs` (or ready
+    :class:`SyncInputs`); ``scorer`` a :class:`SyncScorer` or a :func:`load_scorer` name.
+    """
+    from ..audio import syncnet_mfcc, syncnet_mfcc_windows
+
+    inp = video if isinstance(video, SyncInputs) else syncnet_inputs(
+        video, audio, sample_rate=sample_rate, fps=fps, crop=crop, jpeg_roundtrip=jpeg_roundtrip,
+        boxes=boxes, every=every)
+    if inp.n_windows < 1:
+        raise BadInputError("video", f"{len(inp.frames)} frames and {len(inp.pcm) / SAMPLE_RATE:.2f} s of audio "
+                            "give no 5-frame window", "Pass at least 6 frames (0.24 s) with their audio")
+    sc = load_scorer(scorer) if isinstance(scorer, str) else scorer
+    windows = syncnet_mfcc_windows(syncnet_mfcc(inp.pcm, SAMPLE_RATE), len(inp.frames), n_samples=len(inp.pcm))
+    eng = sc.engine()
+    n = len(windows)
+    r = lse_from_distances(offset_distances(eng.embed_lips(inp.frames, n, batch_size), eng.embed_audio(windows),
+                                            vshift), vshift)
+    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift), False, r["frame_distance"])
+    c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift), True, r["frame_confidence"],
+                     {"smoothed": r["frame_confidence_smooth"]})
+    return LSEResult(d, c, r["offset"], vshift - np.arange(2 * vshift + 1), r["mean_distance"],
+                     r["frame_confidence_smooth"])
+
+
+# ============================================================================ reference loop
+def official_loop(video: str | Path, net: nn.Module, *, tmp_dir: str | Path | None = None, batch_size: int = 20,
+                  vshift: int = VSHIFT) -> dict[str, Any]:
+    """Re-implementation of the official file-based loop (``SyncNetInstance_calc_scores.evaluate``):
+    ffmpeg writes ``%06d.jpg`` and ``audio.wav`` to disk, OpenCV reads them back, the whole clip
+    becomes one float64 then float32 array, and windows are cut, embedded and compared in Python
+    loops. For checking :func:`lse` and for timing it; ``net`` has ``forward_lip``/``forward_aud``.
+    """
+    import cv2
+    import python_speech_features
+    from scipy.io import wavfile
+    from scipy.signal import medfilt
+
+    from ..io import ffmpeg_exe
+
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as work:
+        ff = [ffmpeg_exe(), "-loglevel", "error", "-y", "-i", os.fspath(video)]
+        subprocess.run([*ff, "-threads", "1", "-f", "image2", os.path.join(work, "%06d.jpg")], check=True)
+        subprocess.run([*ff, "-async", "1", "-ac", "1", "-vn", "-acodec", "pcm_s16le", "-ar", "16000",
+                        os.path.join(work, "audio.wav")], check=True)
+        images = [cv2.resize(cv2.imread(f), (224, 224)) for f in sorted(glob.glob(os.path.join(work, "*.jpg")))]
+        _, wav = wavfile.read(os.path.join(work, "audio.wav"))
+    clip = np.transpose(np.stack(images, axis=3)[None], (0, 3, 4, 1, 2))            # (1, 3, T, H, W)
+    imtv = torch.from_numpy(clip.astype(float)).float()
+    mfcc = np.stack([np.array(c) for c in zip(*python_speech_features.mfcc(wav, 16000))])
+    cct = torch.from_numpy(mfcc[None, None].astype(float)).float()                  # (1, 1, 13, C)
+    last = min(len(images), math.floor(len(wav) / 640)) - 5
+    im_feat, cc_feat = [], []
+    net.eval()
+    with torch.no_grad():
+        for i in range(0, last, batch_size):
+            vs = range(i, min(last, i + batch_size))
+            im_feat.append(net.forward_lip(torch.cat([imtv[:, :, v:v + 5] for v in vs], 0)))
+            cc_feat.append(net.forward_aud(torch.cat([cct[:, :, :, 4 * v:4 * v + 20] for v in vs], 0)))
+    im, cc = torch.cat(im_feat), torch.cat(cc_feat)
+    ccp = nn.functional.pad(cc, (0, 0, vshift, vshift))
+    dists = [nn.functional.pairwise_distance(im[[i], :].repeat(2 * vshift + 1, 1), ccp[i:i + 2 * vshift + 1])
+             for i in range(len(im))]
+    mdist = torch.mean(torch.stack(dists, 1), 1)
+    minval, minidx = torch.min(mdist, 0)
+    fconf = torch.median(mdist).numpy() - np.stack([d[minidx].numpy() for d in dists])
+    return {"lse_d": float(minval), "lse_c": float(torch.median(mdist) - minval), "offset": vshift - int(minidx),
+            "mean_distance": mdist.numpy(), "frame_confidence_smooth": medfilt(fconf, kernel_size=9),
+            "n_frames": len(images), "n_samples": len(wav)}
