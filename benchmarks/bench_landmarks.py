@@ -12,20 +12,16 @@ the face-box width).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from thglib import face
 from thglib.samples import moving_portrait
+from timing import timed
 
 
 def _fps(frames: np.ndarray, repeats: int, **kwargs: object) -> tuple[float, face.LandmarkTrack]:
-    best, track = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        track = face.landmarks_video(frames, **kwargs)
-        best = min(best, time.perf_counter() - t0)
+    track, best = timed(lambda: face.landmarks_video(frames, **kwargs), repeats)
     return len(frames) / best, track
 
 

@@ -17,7 +17,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -40,14 +39,7 @@ def test_clip(folder: str, seconds: float) -> Path:
     return synth.save_clip(clip, Path(folder) / "bench")["mp4"]
 
 
-def timed(fn, repeat: int):  # noqa: ANN001, ANN201
-    """(result of the last call, best wall time over ``repeat`` calls)."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return out, best
+from timing import timed  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

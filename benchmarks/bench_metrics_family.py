@@ -10,21 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    """Fastest of ``repeat`` wall-clock timings, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from timing import best_of
 
 
 def main() -> None:

@@ -21,17 +21,12 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+import timing
 
 
 def best_of(fn: Callable[[], object], repeat: int) -> float:
     """Fastest of ``repeat`` wall-clock timings, in seconds (after one untimed warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return timing.best_of(fn, repeat, warmup=True)
 
 
 def row(name: str, size: int, ours: float, peer: float | None, n: int, target: float | None) -> str:
@@ -102,7 +97,7 @@ def main() -> None:
         result = {}
         ours = best_of(lambda: result.setdefault("r", sharpness.cpbd(ref, progress=False)), args.repeat)
         diff = np.abs(result["r"].per_frame[:k] - expected).max()
-        print(row(f"CPBD vs cpbd 1.0.7 (*)", size, ours, peer, n, 20.0) + f"  max |Δ| = {diff:.1e}")
+        print(row("CPBD vs cpbd 1.0.7 (*)", size, ours, peer, n, 20.0) + f"  max |Δ| = {diff:.1e}")
     print(f"\n(*) cpbd 1.0.7 timed on the first {args.ref_frames} frames, its time scaled to {args.frames} "
           "frames; max |Δ| compares the values of those frames.")
 

@@ -21,14 +21,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _best(fn, repeat: int = 3) -> float:  # noqa: ANN001
-    """Best wall time of ``repeat`` calls (s)."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from timing import best_of as _best  # noqa: E402
 
 
 def bench_render(clip, size: int) -> tuple[float, float]:  # noqa: ANN001

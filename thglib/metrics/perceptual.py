@@ -20,7 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 
 from ..errors import BadInputError, WeightsUnavailable
 from .card import MetricResult, ProtocolCard
