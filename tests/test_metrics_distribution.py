@@ -238,20 +238,9 @@ def test_pytorch_fid_network_is_built_from_the_given_state_dict():
     assert torch.equal(built2["net"].fc.weight, state["fc.weight"])
 
 
-def face_crop(name: str, size: int = 200) -> np.ndarray:
-    """A square crop around the portrait's face (face ≈ 45 % of the side), resized to ``size``."""
-    from thglib.face import detect_face
-
-    img = portrait(name)
-    box = detect_face(img)
-    cx, cy, half = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2, 1.1 * (box.x1 - box.x0)
-    crop = img[int(max(cy - half, 0)):int(cy + half), int(max(cx - half, 0)):int(cx + half)]
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-
-
-def test_fd_in_dlib_face_space_is_named_as_such():
+def test_fd_in_dlib_face_space_is_named_as_such(portrait_faces):
     rng = np.random.default_rng(7)
-    base = {n: face_crop(n) for n in ("astronaut", "grace_hopper")}
+    base = portrait_faces
 
     def noisy(img, k):
         return np.stack([np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8) for _ in range(k)])

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-import cv2
 import numpy as np
 import pytest
 
 from thglib.errors import BackendUnavailable, BadInputError, NoFaceError, WeightsUnavailable
-from thglib.face import detect_face
 from thglib.face.dlib_backend import model_path
 from thglib.metrics import identity
-from thglib.samples import portrait
-
-
-def face_crop(name: str, size: int = 200) -> np.ndarray:
-    """A square crop around the portrait's face (face ≈ 45 % of the side), resized to ``size``."""
-    img = portrait(name)
-    box = detect_face(img)
-    cx, cy, half = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2, 1.1 * (box.x1 - box.x0)
-    crop = img[int(max(cy - half, 0)):int(cy + half), int(max(cx - half, 0)):int(cx + half)]
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
 
 
 @pytest.fixture(scope="module")
-def faces() -> dict[str, np.ndarray]:
-    return {n: face_crop(n) for n in ("astronaut", "grace_hopper")}
+def faces(portrait_faces) -> dict[str, np.ndarray]:
+    return portrait_faces
 
 
 def variants(img: np.ndarray, seed: int = 0) -> np.ndarray:
