@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..errors import BadInputError
-from .fill import FillRecipe, fill_, golden_mismatches, input_from_recipe
+from .fill import FillRecipe, fill_, golden_mismatches, input_from_recipe, layout_mismatches
 from .hopenet import Hopenet, hopenet_preprocess, pose_degrees
 from .syncnet_v2 import SyncNetV2
 from .wav2lip import ExpertSyncNet, VisualQualityDiscriminator, Wav2Lip
@@ -27,7 +27,7 @@ from .wav2lip import ExpertSyncNet, VisualQualityDiscriminator, Wav2Lip
 __all__ = [
     "Wav2Lip", "VisualQualityDiscriminator", "ExpertSyncNet", "SyncNetV2", "Hopenet",
     "pose_degrees", "hopenet_preprocess", "ARCHITECTURES", "checkpoint_mismatches",
-    "load_pretrained", "pretrained", "FillRecipe", "fill_", "input_from_recipe", "golden_mismatches",
+    "load_pretrained", "pretrained", "FillRecipe", "fill_", "input_from_recipe", "golden_mismatches", "layout_mismatches",
 ]
 
 M = TypeVar("M", bound=nn.Module)

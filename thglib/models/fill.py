@@ -25,7 +25,7 @@ from torch import nn
 from ..errors import BadInputError
 
 __all__ = ["FillRecipe", "fmix64", "uniform_hash", "fill_values", "fill_",
-           "sine_input", "input_from_recipe", "golden_mismatches"]
+           "sine_input", "input_from_recipe", "golden_mismatches", "layout_mismatches"]
 
 _T = TypeVar("_T", bound="nn.Module | MutableMapping[str, torch.Tensor]")
 
@@ -153,3 +153,17 @@ def golden_mismatches(output: torch.Tensor, golden: Mapping[str, Any], *, rtol: 
         if abs(value - want) > atol + rtol * abs(want):
             out.append(f"sample[{idx}] {value!r} != {want!r}")
     return out
+
+
+def layout_mismatches(model: nn.Module, fixture: Mapping[str, Any]) -> list[str]:
+    """How ``model``'s state_dict differs from a fixture's (every key with shape and dtype, and the
+    parameter count, as the official checkpoint holds them); empty when the layouts agree."""
+    got = {k: (list(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in model.state_dict().items()}
+    want = {k: (list(v["shape"]), v["dtype"]) for k, v in fixture["state_dict"].items()}
+    out = [f"missing {k} {want[k]}" for k in want.keys() - got.keys()]
+    out += [f"unexpected {k} {got[k]}" for k in got.keys() - want.keys()]
+    out += [f"{k}: {got[k]} != {want[k]}" for k in want.keys() & got.keys() if got[k] != want[k]]
+    n = sum(p.numel() for p in model.parameters())
+    if n != fixture["parameter_count"]:
+        out.append(f"parameter count {n} != {fixture['parameter_count']}")
+    return sorted(out)
