@@ -9,7 +9,6 @@ check that each notebook carries exactly these.  ``glue`` works inside the Jupyt
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -73,7 +72,9 @@ def headless() -> bool:
 
     ``dev.py`` and CI set it for the book build and the papermill smoke runs.
     """
-    return os.environ.get("THG_HEADLESS", "").strip().lower() in {"1", "true", "yes", "on"}
+    from .runtime import env_flag
+
+    return env_flag("THG_HEADLESS")
 
 
 def _initial(name: str, control: Any, default: Any) -> Any:

@@ -11,7 +11,7 @@ import socket
 import sys
 from functools import lru_cache
 
-__all__ = ["device", "is_smoke", "in_colab", "network_available", "describe"]
+__all__ = ["device", "env_flag", "is_smoke", "in_colab", "offline", "network_available", "describe"]
 
 
 def device(choice: str = "auto") -> str:
@@ -34,12 +34,20 @@ def device(choice: str = "auto") -> str:
     return choice
 
 
+def env_flag(name: str, default: bool = False) -> bool:
+    """A yes/no environment switch: ``$name`` in {1, true, yes, on} (any case); ``default`` when unset."""
+    v = os.environ.get(name)
+    return default if v is None else v.strip().lower() in {"1", "true", "yes", "on"}
+
+
 def is_smoke(default: bool = False) -> bool:
-    """Smoke mode (tiny inputs, every code path): ``$THG_SMOKE`` in {1,true,yes,on}; else ``default``."""
-    v = os.environ.get("THG_SMOKE")
-    if v is not None:
-        return v.strip().lower() in {"1", "true", "yes", "on"}
-    return default
+    """Smoke mode (tiny inputs, every code path): ``$THG_SMOKE``; else ``default``."""
+    return env_flag("THG_SMOKE", default)
+
+
+def offline() -> bool:
+    """``$THG_OFFLINE``: never touch the network (downloads, connectivity probes)."""
+    return env_flag("THG_OFFLINE")
 
 
 def in_colab() -> bool:
@@ -53,7 +61,7 @@ def network_available(host: str = "github.com", port: int = 443, timeout: float 
 
     ``$THG_OFFLINE=1`` forces False (no connection is attempted).
     """
-    if os.environ.get("THG_OFFLINE", "").lower() in {"1", "true", "yes"}:
+    if offline():
         return False
     try:
         with socket.create_connection((host, port), timeout=timeout):

@@ -274,8 +274,10 @@ def path_for(name: str) -> Path:
 
 
 def _offline() -> bool:
-    """``$THG_OFFLINE`` in {1, true, yes, on} means: never use the network."""
-    return os.environ.get("THG_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    """``$THG_OFFLINE`` set: never use the network (:func:`thglib.runtime.offline`)."""
+    from .runtime import offline
+
+    return offline()
 
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
