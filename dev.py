@@ -7,7 +7,8 @@
 On first use it creates `.venv/` and installs `thglib[book,dev]` into it; later runs reuse it and
 reinstall only when pyproject.toml (or CI's constraints) changed.  The book's execution cache
 (jupyter-cache) is keyed on the notebooks only, so this script also discards it whenever the
-library (`thglib/`) changes: a chapter is never shown with outputs of an older library.
+library (`thglib/`) or the data the chapters read (`data/`) changes: a chapter is never shown with
+outputs of an older library or table.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 BUILD = ROOT / "_build"
 CONSTRAINTS = ROOT / ".ci" / "constraints.txt"
+CACHE_INPUTS = ("thglib", "data")  #: what the notebooks import or read besides themselves
 
 
 def run(*cmd: str | os.PathLike, **kw) -> None:
@@ -60,13 +62,15 @@ def ensure_env() -> None:
 
 
 def book(strict: bool = False) -> Path:
-    """Build the book; re-execute every notebook when thglib/ changed since the last build."""
+    """Build the book; re-execute every notebook when thglib/ or data/ changed since the last build."""
     ensure_env()
     os.environ.setdefault("THG_HEADLESS", "1")  # static pages: widgets render their initial state
-    lib = digest([p for p in (ROOT / "thglib").rglob("*") if p.is_file() and "__pycache__" not in p.parts])
+    lib = digest([p for d in CACHE_INPUTS for p in (ROOT / d).rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts])
     stamp, cache = BUILD / ".thglib-digest", BUILD / ".jupyter_cache"
     if cache.exists() and (not stamp.exists() or stamp.read_text() != lib):
-        print("thglib/ changed since the last build: discarding the execution cache", flush=True)
+        print(f"{' or '.join(d + '/' for d in CACHE_INPUTS)} changed since the last build: "
+              "discarding the execution cache", flush=True)
         shutil.rmtree(cache)
     flags = ["-W", "-n", "--keep-going"] if strict else []
     run(BIN / "jupyter-book", "build", ".", *flags)
@@ -93,7 +97,8 @@ def chromium() -> str:
 
 def test() -> None:
     """Everything CI checks: strict book build, then unit + notebook + site tests in one pytest run."""
-    os.environ.setdefault("THG_CHROMIUM", chromium())
+    if not os.environ.get("THG_CHROMIUM"):
+        os.environ["THG_CHROMIUM"] = chromium()
     book(strict=True)
     workers = os.environ.get("THG_TEST_WORKERS", "auto")
     run(PY, "-m", "pytest", "-n", workers, "--durations=15", *sys.argv[2:])

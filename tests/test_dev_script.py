@@ -1,4 +1,4 @@
-"""dev.py: the book's execution cache is discarded when thglib/ changes, kept otherwise."""
+"""dev.py: the book's execution cache is discarded when thglib/ or data/ changes, kept otherwise."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ def load_dev(tmp_path: Path, monkeypatch):
     spec.loader.exec_module(dev)
     (tmp_path / "thglib").mkdir()
     (tmp_path / "thglib" / "a.py").write_text("x = 1\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "t.csv").write_text("a\n1\n")
     monkeypatch.setattr(dev, "ROOT", tmp_path)
     monkeypatch.setattr(dev, "BUILD", tmp_path / "_build")
     monkeypatch.setattr(dev, "ensure_env", lambda: None)
@@ -34,7 +36,21 @@ def test_cache_survives_unchanged_library_and_goes_when_it_changes(tmp_path, mon
     (tmp_path / "thglib" / "a.py").write_text("x = 2\n")
     dev.book()  # library changed: discard
     assert not cache.exists()
-    assert "thglib/ changed" in capsys.readouterr().out
+    assert "thglib/ or data/ changed" in capsys.readouterr().out
+    cache.mkdir()
+    dev.book()
+    (tmp_path / "data" / "t.csv").write_text("a\n2\n")   # a table the chapters read
+    dev.book()
+    assert not cache.exists()
+
+
+def test_test_command_respects_thg_chromium(tmp_path, monkeypatch):
+    dev, calls = load_dev(tmp_path, monkeypatch)
+    monkeypatch.setenv("THG_CHROMIUM", "/opt/my-chrome")
+    monkeypatch.setattr(dev, "chromium", lambda: (_ for _ in ()).throw(AssertionError("searched anyway")))
+    monkeypatch.setattr(dev.sys, "argv", ["dev.py", "test"])
+    dev.test()
+    assert calls[-1][1:4] == ["-m", "pytest", "-n"]
 
 
 def test_strict_build_flags(tmp_path, monkeypatch):
