@@ -116,6 +116,19 @@ def test_bibkeys_resolve_without_duplicates(tables):
     assert {"prajwal2020lip", "zhang2023sadtalker"} <= used
 
 
+def test_no_paper_has_two_bib_entries():
+    """The same paper under two keys would be listed twice in the bibliography."""
+    seen: dict[str, str] = {}
+    for bib in (REFERENCES_BIB, SURVEY_BIB):
+        for entry in re.split(r"^(?=@)", bib.read_text(encoding="utf-8"), flags=re.M)[1:]:
+            key = re.match(r"@\w+\{([^,]+),", entry).group(1)
+            title = re.search(r"^\s+title\s*= \{(.*)\},?$", entry, flags=re.M).group(1)
+            norm = re.sub(r"[^a-z0-9]", "", title.lower())
+            assert norm not in seen, f"{key} repeats {seen[norm]}: {title}"
+            seen[norm] = key
+    assert len(seen) > 120
+
+
 def test_method_bibkeys_carry_the_method_year(tables):
     rows = tables["methods"].dropna(subset=["bibkey", "year"])
     for key, year in zip(rows["bibkey"], rows["year"]):
