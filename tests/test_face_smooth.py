@@ -72,6 +72,8 @@ def test_smooth_landmarks_dispatches_and_validates() -> None:
         assert _jitter(out) < _jitter(pts)
     with pytest.raises(BadInputError, match="method"):
         face.smooth_landmarks(pts, method="kalman")
+    with pytest.raises(BadInputError, match="beta=-1"):
+        face.smooth_landmarks(pts, beta=-1)
     bad = pts.copy()
     bad[3, 0, 0] = np.nan
     with pytest.raises(BadInputError, match="interpolate"):

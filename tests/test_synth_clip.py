@@ -122,6 +122,8 @@ def test_make_clip_rejects_bad_input() -> None:
         make_clip(params=FAST)
     with pytest.raises(BadInputError, match="identity"):
         make_clip("hello", identity="no_such_face.png", params=FAST)
+    with pytest.raises(BadInputError, match=r"fps=0, articulation=-1"):   # names each bad field and value
+        SynthParams(fps=0, articulation=-1)
 
 
 def test_cli_single_clip_with_degradation_and_overwrite_guard(tmp_path, capsys) -> None:

@@ -496,6 +496,7 @@ class LipSyncResult:
         return self.n_frames / self.total_s if self.total_s > 0 else math.nan
 
     def summary(self) -> str:
+        """Human-readable report: output, frames, weights, device, detector, stage timings, expert sync, caveat."""
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
         lines = [f"{self.output}: {self.n_frames} frames at {self.fps:g} fps, {self.audio_s:.2f} s of audio",
                  f"  {self.weights}; device {self.device}{' fp16' if self.fp16 else ''}, batch {self.batch_size}",

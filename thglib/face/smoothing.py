@@ -74,7 +74,9 @@ def one_euro_smooth(x: np.ndarray, fps: float = 25.0, min_cutoff: float = 1.0, b
     """
     a = _series(x, "x")
     if fps <= 0 or min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
-        raise BadInputError("fps/min_cutoff/beta/d_cutoff", "expected fps, cut-offs > 0 and beta >= 0")
+        raise BadInputError("fps/min_cutoff/beta/d_cutoff",
+                            f"got fps={fps}, min_cutoff={min_cutoff}, beta={beta}, d_cutoff={d_cutoff}",
+                            "Use fps, min_cutoff and d_cutoff > 0 and beta >= 0 (the defaults: 25, 1.0, 0.05, 1.0)")
     out = np.empty_like(a)
     out[0] = a[0]
     dx = np.zeros_like(a[0])

@@ -68,6 +68,7 @@ class ProtocolCard:
         return tuple(getattr(self, f.name) for f in fields(self) if f.name not in skip)
 
     def with_(self, **changes: Any) -> ProtocolCard:
+        """A copy with some fields changed (the card is frozen), e.g. ``card.with_(samples=10)``."""
         return replace(self, **changes)
 
     def __str__(self) -> str:

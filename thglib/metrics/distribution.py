@@ -58,7 +58,8 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     if np.iscomplexobj(covmean):
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
             raise BadInputError("sigma", f"sqrtm(Σ₁Σ₂) has an imaginary component of "
-                                f"{np.abs(covmean.imag).max():.3g}", "Use more samples or a larger eps")
+                                f"{np.abs(np.diagonal(covmean).imag).max():.3g} on its diagonal",
+                                "Use more samples or a larger eps")
         covmean = covmean.real
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))

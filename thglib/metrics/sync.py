@@ -399,6 +399,7 @@ class SyncScorer:
     tag: str = ""
 
     def engine(self) -> Any:
+        """The object that embeds whole clips (``embed_lips`` / ``embed_audio``) with this network."""
         return _engine(self.net)
 
 

@@ -55,8 +55,13 @@ class SynthParams:
     coupling: float = 1.0  #: weight of the speech-driven head nod/lean (0 = none)
 
     def __post_init__(self) -> None:
-        if self.fps <= 0 or self.sample_rate <= 0 or self.pad_s < 0 or self.articulation < 0:
-            raise BadInputError("SynthParams", "fps, sample_rate must be > 0; pad_s, articulation >= 0")
+        bad = [f"{k}={v}" for k, v, ok in (("fps", self.fps, self.fps > 0),
+                                             ("sample_rate", self.sample_rate, self.sample_rate > 0),
+                                             ("pad_s", self.pad_s, self.pad_s >= 0),
+                                             ("articulation", self.articulation, self.articulation >= 0)) if not ok]
+        if bad:
+            raise BadInputError("SynthParams", f"got {', '.join(bad)}",
+                                "fps and sample_rate must be > 0; pad_s and articulation >= 0")
         object.__setattr__(self, "blink_ms", tuple(float(v) for v in self.blink_ms))
 
     @classmethod

@@ -242,7 +242,8 @@ def h264(clip: SynthClip, strength: float) -> SynthClip:
         path = write_video(Path(td) / "x.mp4", clip.frames, clip.fps, crf=int(round(18 + 33 * s)))
         frames = read_video(path, audio=False, accurate_color=True).frames
     if frames.shape != clip.frames.shape:
-        raise BadInputError("h264", f"the codec returned {frames.shape} for {clip.frames.shape}")
+        raise BadInputError("h264", f"the codec returned {frames.shape} for {clip.frames.shape}",
+                            "Use even frame sizes (H.264 with yuv420p needs them)")
     return _done(clip, "h264", s, frames=frames)
 
 
