@@ -147,7 +147,7 @@ def viseme_segments(phonemes: Sequence[Phoneme]) -> list[VisemeSegment]:
     return segs
 
 
-def coarticulate(segments: Sequence[VisemeSegment], times: np.ndarray, theta: float = 16.0) -> np.ndarray:
+def coarticulate(segments: Sequence[VisemeSegment], times: np.ndarray, theta: float = 20.0) -> np.ndarray:
     """Mouth parameters ``(len(times), 4)`` at ``times`` (s) by Cohen–Massaro dominance blending.
 
     ``F(t) = sum_s D_s(t) w_s T_s / sum_s D_s(t)`` with
