@@ -31,6 +31,20 @@ def test_energy_envelope_partial_last_frame_and_int16() -> None:
     np.testing.assert_allclose(env, 0.25, rtol=1e-6)
 
 
+@pytest.mark.parametrize("sr, fps", [(16000, 30000 / 1001), (48000, 30000 / 1001), (44100, 24.0)])
+def test_energy_envelope_has_one_value_per_frame_of_a_trimmed_clip(sr: int, fps: float) -> None:
+    """Audio cut to round(k · sr / fps) samples (what read_video(max_frames=k) returns) gives k values."""
+    for k in range(1, 41):
+        wav = np.full(int(round(k * sr / fps)), 0.1, np.float32)
+        env = energy_envelope(wav, sr, fps)
+        assert env.shape == (k,) and np.all(np.isfinite(env)), k
+
+
+def test_unsigned_8_bit_pcm_is_centred() -> None:
+    silence = np.full(1600, 128, np.uint8)                 # 8-bit WAV silence
+    assert np.all(energy_envelope(silence, 16000, 25) == 0)
+
+
 def test_onsets_near_clicks() -> None:
     sr, fps = 22050, 25
     rng = np.random.default_rng(0)

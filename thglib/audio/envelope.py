@@ -25,14 +25,16 @@ def _mono_float(wav: np.ndarray, sr: int, fps: float) -> np.ndarray:
     if not (isinstance(fps, (int, float, np.number)) and np.isfinite(fps) and fps > 0):
         raise BadInputError("fps", f"must be a positive frame rate, got {fps!r}")
     if np.issubdtype(x.dtype, np.integer):
-        x = x / float(np.iinfo(x.dtype).max + 1)
+        from ..io.audio import to_float32
+
+        x = to_float32(x, "wav")        # int16/int32 scaled, uint8 centred on 128
     return x.astype(np.float64)
 
 
 def _frame_bounds(n_samples: int, sr: int, fps: float) -> np.ndarray:
-    """First sample of each video frame: ``round(i * sr / fps)`` for ``i < ceil(n_samples * fps / sr)``."""
-    n_frames = max(1, int(np.ceil(n_samples * fps / sr - 1e-9)))
-    return np.round(np.arange(n_frames) * sr / fps).astype(np.int64)
+    """First sample ``round(i * sr / fps)`` of each video frame that starts inside the audio."""
+    starts = np.round(np.arange(int(np.ceil(n_samples * fps / sr)) + 1) * sr / fps).astype(np.int64)
+    return starts[starts < n_samples]
 
 
 def _time_to_frame(t: np.ndarray, fps: float, n: int) -> np.ndarray:
@@ -41,7 +43,8 @@ def _time_to_frame(t: np.ndarray, fps: float, n: int) -> np.ndarray:
 
 
 def energy_envelope(wav: np.ndarray, sr: int, fps: float = 25, *, db: bool = False) -> np.ndarray:
-    """RMS amplitude per video frame, shape ``(ceil(len(wav) * fps / sr),)``, float32.
+    """RMS amplitude per video frame, float32: one value per frame ``i`` that starts inside the audio
+    (``round(i · sr / fps) < len(wav)``, about ``len(wav) · fps / sr`` frames).
 
     ``rms_i = sqrt(mean(x[n]^2))`` over the samples of frame ``i`` (the last frame may be short).
     With ``db=True`` returns ``20 log10(max(rms, 1e-5))`` dB re full scale (floor −100 dBFS), via

@@ -41,7 +41,9 @@ def _mono_16k(wav: np.ndarray, sr: int, name: str = "wav") -> np.ndarray:
     if not (isinstance(sr, (int, np.integer)) and sr > 0):
         raise BadInputError("sr", f"sample rate must be a positive integer, got {sr!r}")
     if np.issubdtype(x.dtype, np.integer):
-        x = x / float(np.iinfo(x.dtype).max + 1)
+        from ..io.audio import to_float32
+
+        x = to_float32(x, name)          # int16/int32 scaled, uint8 centred on 128
     x = x.astype(np.float64)
     if not np.all(np.isfinite(x)):
         raise BadInputError(name, "the waveform contains NaN or inf", "Clean the signal, e.g. np.nan_to_num(wav)")
