@@ -143,6 +143,11 @@ def test_cards_label_what_produced_the_numbers(scored):
 
 def test_bad_inputs_are_named(tmp_path):
     frames, audio = talking_blob(8)
+    t = np.arange(1600) / 16000
+    ref = sync.pcm16(0.5 * np.sin(2 * np.pi * 200 * t), 16000)
+    for scaled in ((0.5 * np.sin(2 * np.pi * 200 * t) * 2**31).astype(np.int32),        # 32-bit WAV
+                   np.round(128 + 127 * 0.5 * np.sin(2 * np.pi * 200 * t)).astype(np.uint8)):  # 8-bit WAV
+        assert np.abs(sync.pcm16(scaled, 16000).astype(int) - ref).max() <= 260, scaled.dtype
     silent = write_video(tmp_path / "silent.mp4", frames, 25)
     with pytest.raises(MediaError, match="no audio"):
         sync.syncnet_inputs(silent)

@@ -135,19 +135,18 @@ def _file_pcm(path: Path) -> np.ndarray:
 
 
 def pcm16(audio: np.ndarray, sr: int) -> np.ndarray:
-    """int16 16 kHz mono from an array: resampled with soxr, then ``round(x · 32768)`` clipped
-    (ffmpeg's float→s16 conversion); int16 input at 16 kHz passes through unchanged."""
-    from ..io import resample, to_mono
+    """int16 16 kHz mono from an array: samples scaled as :func:`thglib.io.to_float32` does
+    (int16, int32, uint8 or float), channels averaged, resampled with soxr, then ``round(x · 32768)``
+    clipped (ffmpeg's float→s16 conversion); int16 mono input at 16 kHz passes through unchanged."""
+    from ..io import resample, to_float32, to_mono
 
     a = np.asarray(audio)
-    if a.ndim == 2:
-        a = to_mono(a.astype(np.float32) / (32768.0 if a.dtype == np.int16 else 1.0))
-    if a.ndim != 1 or a.size == 0:
+    if a.ndim == 1 and a.size and a.dtype == np.int16 and sr == SAMPLE_RATE:
+        return a.copy()
+    x = to_mono(a) if a.ndim == 2 else to_float32(a, "audio")
+    if x.ndim != 1 or x.size == 0:
         raise BadInputError("audio", f"expected a mono waveform (n,), got shape {a.shape}",
                             "Pass the clip's speech as a 1-D array with its sample_rate")
-    if a.dtype == np.int16 and sr == SAMPLE_RATE:
-        return a.copy()
-    x = a.astype(np.float32) / (32768.0 if a.dtype == np.int16 else 1.0)
     x = resample(x, int(sr), SAMPLE_RATE) if sr != SAMPLE_RATE else x
     return np.clip(np.rint(x.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
