@@ -137,6 +137,20 @@ def test_save_validation_and_clipping(tmp_path):
     with pytest.warns(UserWarning, match="clipped"):
         p = save_audio(tmp_path / "loud.wav", sine(440, 16000, 0.1, amp=2.0), 16000)
     assert np.max(np.abs(load_audio(p)[0])) <= 1.0
+    bad = sine(440, 16000, 0.1)
+    bad[10] = np.nan                                   # would be written as a full-scale click
+    with pytest.raises(BadInputError, match="NaN"):
+        save_audio(tmp_path / "nan.wav", bad, 16000)
+    assert not (tmp_path / "nan.wav").exists()
+
+
+@pytest.mark.parametrize("layout, n", [("mono", 1), ("5.1(side)", 6), ("7.1.4", 12), ("22.2", 24),
+                                       ("cube", 8), ("hexadecagonal", 16), ("3 channels", 3)])
+def test_channel_layout_names(layout, n):
+    from thglib.io.video import _channels
+
+    assert _channels(layout) == n and _channels(layout, strict=True) == n
+    assert _channels("some-new-layout") == 2 and _channels("some-new-layout", strict=True) is None
 
 
 def test_bad_files(tmp_path):

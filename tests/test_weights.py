@@ -109,6 +109,22 @@ def test_download_verifies_and_reuses_cache(env, server, monkeypatch):
     assert _cache_files() == [got], "no temporary file may remain"
 
 
+def test_cached_weights_get_the_umask_mode_and_unpinned_files_are_format_checked(env, server, monkeypatch):
+    import os
+
+    _ckpt(server.root / "open.pth", {"w": torch.ones(2)})
+    (server.root / "junk.pth").write_bytes(b"\x00junk" * 100)          # not a torch.save file
+    _register(monkeypatch, "open", "open.pth", None, None, urls=(f"{server.base}/open.pth",))
+    _register(monkeypatch, "junk", "junk.pth", None, None, urls=(f"{server.base}/junk.pth",))
+    got = weights.fetch("open", progress=False)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert got.stat().st_mode & 0o777 == 0o666 & ~umask      # readable by others as the umask allows
+    with pytest.raises(WeightsUnavailable, match="torch.save"):
+        weights.fetch("junk", progress=False)
+    assert _cache_files() == [got]
+
+
 def test_url_argument_overrides_registry_url(env, server, monkeypatch):
     sha, size = _ckpt(server.root / "other.bin", {"w": torch.ones(3)})
     _register(monkeypatch, "tiny", "tiny.pth", sha, size, urls=("https://example.invalid/x",))

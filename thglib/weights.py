@@ -25,7 +25,6 @@ import hashlib
 import os
 import pickle
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -289,16 +288,28 @@ def sha256_of(path: str | Path) -> str:
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _DIGESTS:
+        h = hashlib.sha256()
         with p.open("rb") as f:
-            _DIGESTS[key] = hashlib.file_digest(f, "sha256").hexdigest()
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
     return _DIGESTS[key]
 
 
+_MAGIC = {".zip": (b"PK\x03\x04",), "torch": (b"PK\x03\x04", b"\x80")}  #: zip / pickle (torch.save)
+
+
 def _problem(path: Path, c: ModelCard) -> str | None:
-    """Why ``path`` is not a valid copy of ``c``'s file, or ``None`` when it is."""
+    """Why ``path`` is not a valid copy of ``c``'s file, or ``None`` when it is: size and SHA-256
+    where the registry pins them, and always the file format (torch.save zip or pickle, or zip)."""
     size = path.stat().st_size
     if c.size is not None and size != c.size:
         return f"it has {size} bytes, expected {c.size}"
+    magic = _MAGIC[".zip" if c.filename.endswith(".zip") else "torch"]
+    with path.open("rb") as f:
+        head = f.read(4)
+    if not head.startswith(magic):
+        return f"it does not start like a {'zip' if len(magic) == 1 else 'torch.save'} file (first bytes {head!r})"
     expected = c.expected_hash
     if expected is not None:
         digest = sha256_of(path)
@@ -346,19 +357,16 @@ def _stream(url: str, out: BinaryIO, c: ModelCard, progress: bool) -> None:
 
 
 def _download(url: str, c: ModelCard, target: Path, progress: bool) -> None:
-    """Download to a temp file next to ``target``, verify, then ``os.replace`` it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    """Download to a temp file next to ``target``, verify, then ``os.replace`` it into place
+    (:func:`thglib.io.atomic_output`: a rejected download never replaces a cached copy)."""
+    from .io.video import atomic_output
+
+    with atomic_output(target, overwrite=True) as tmp:
+        with tmp.open("wb") as out:
             _stream(url, out, c, progress)
         problem = _problem(tmp, c)
         if problem:
             raise _DownloadFailed(f"the downloaded file was rejected: {problem}")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fetch(name: str, *, path: str | Path | None = None, progress: bool = True,

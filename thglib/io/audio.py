@@ -25,7 +25,8 @@ SOUNDFILE_SUFFIXES = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
 
 def to_float32(x: np.ndarray, name: str = "x") -> np.ndarray:
-    """Samples as float32 in [-1, 1]: int16 / 32768, int32 / 2**31, uint8 (x - 128) / 128, floats as is."""
+    """Samples as float32 in [-1, 1]: int16 / 32768, int32 / 2**31, uint8 (x - 128) / 128, floats as is
+    (NaN or inf refused: encoders would write them as full-scale clicks)."""
     x = np.asarray(x)
     if x.dtype == np.int16:
         return x.astype(np.float32) / 32768.0
@@ -34,6 +35,9 @@ def to_float32(x: np.ndarray, name: str = "x") -> np.ndarray:
     if x.dtype == np.uint8:
         return (x.astype(np.float32) - 128.0) / 128.0
     if np.issubdtype(x.dtype, np.floating):
+        if not np.all(np.isfinite(x)):
+            raise BadInputError(name, f"contains {np.count_nonzero(~np.isfinite(x))} NaN or inf sample(s)",
+                                "Clean the signal first, e.g. np.nan_to_num(x)")
         return x.astype(np.float32, copy=False)
     raise BadInputError(name, f"has dtype {x.dtype}", "Pass float, int16, int32 or uint8 samples")
 
@@ -83,7 +87,10 @@ def decode_with_ffmpeg(path: PathLike) -> tuple[np.ndarray, int]:
     m = re.search(r"Audio: pcm_f32le[^,]*, (\d+) Hz, ([^,]+)", out)
     if m is None:
         raise MediaError(p, "audio stream format not understood", "Convert it to WAV and load that")
-    sr, ch = int(m.group(1)), _channels(m.group(2))
+    sr, ch = int(m.group(1)), _channels(m.group(2), strict=True)
+    if ch is None:
+        raise MediaError(p, f"has an audio channel layout thglib does not know ({m.group(2).strip()})",
+                         f"Convert it first, e.g. ffmpeg -i {p.name} -ac 2 out.wav")
     x = np.frombuffer(r.stdout, dtype="<f4")
     return x[: len(x) // ch * ch].reshape(-1, ch).copy(), sr
 

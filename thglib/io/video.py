@@ -93,6 +93,21 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process umask. Linux reports it in /proc; elsewhere it is read by setting and restoring it
+    (once: ``os.umask`` is process-wide, so doing that on every write would race with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Sequence[PathLike] = (),
                   suffix: str = "") -> Iterator[Path]:
@@ -119,9 +134,7 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Sequence[P
     tmp = Path(tmp_name)
     try:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
@@ -171,14 +184,19 @@ def _num(s: str) -> float:
     return float(s[:-1]) * 1000 if s.endswith("k") else float(s)
 
 
-def _channels(layout: str) -> int:
-    named = {"mono": 1, "stereo": 2, "quad": 4, "downmix": 2, "hexagonal": 6, "octagonal": 8}
+def _channels(layout: str, strict: bool = False) -> int | None:
+    """Channel count of an ffmpeg layout name: ``"5.1(side)"`` → 6, ``"7.1.4"`` → 12, ``"cube"`` → 8.
+
+    An unknown name gives 2 (a guess, for display) or, with ``strict``, ``None``.
+    """
+    named = {"mono": 1, "stereo": 2, "binaural": 2, "downmix": 2, "quad": 4, "hexagonal": 6,
+             "octagonal": 8, "cube": 8, "hexadecagonal": 16}
     layout = layout.strip()
     if m := re.match(r"(\d+) channels", layout):
         return int(m.group(1))
-    if m := re.match(r"(\d+)\.(\d+)", layout):
-        return int(m.group(1)) + int(m.group(2))
-    return named.get(layout.split("(")[0], 2)
+    if m := re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", layout):
+        return sum(int(g) for g in m.groups() if g)
+    return named.get(layout.split("(")[0], None if strict else 2)
 
 
 def _video_stream(line: str) -> dict:
@@ -289,7 +307,7 @@ def _info_from(p: Path, meta: dict, tb: Fraction, pts: np.ndarray, full: bool) -
         vfr = vfr or abs(v["fps"] - v["tbr"]) > 0.01 * v["tbr"]
     span = float((int(pts[-1]) - int(pts[0])) * tb)
     step = float(np.median(np.diff(pts)) * tb) if len(pts) > 1 else 0.0
-    if full and len(pts) > 1:
+    if full and len(pts) > 1 and span > 0:
         fps = (len(pts) - 1) / span if not vfr else len(pts) / (span + step)
         duration = span + step
     else:
