@@ -75,6 +75,13 @@ def test_bad_input_is_named(pair) -> None:
         lmd_points(ref[..., :1], gen)
 
 
+
+def test_lmd_refuses_a_policy_that_unpairs_frames() -> None:
+    frames = np.zeros((2, 32, 32, 3), np.uint8)
+    with pytest.raises(BadInputError, match="policy"):
+        lmd(frames, frames, policy="skip")  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
 def clips() -> dict[str, synth.SynthClip]:
     clean = synth.make_clip(grid_seed=3, seed=1)

@@ -41,6 +41,9 @@ def test_equals_jiwer_on_normalised_text_and_is_a_corpus_rate() -> None:
 def test_normalisation() -> None:
     assert normalise_text("Hello,   World! It's 42 -- a co-operative.") == "hello world it's forty two a co operative"
     assert normalise_text("'Quoted' 3.5", numbers=False) == "quoted 3 5"
+    # numbers as read aloud: zeros after the point kept, versions and decimal commas do not crash
+    assert normalise_text("At 10.30, version 1.2.3") == "at ten point three zero version one point two point three"
+    assert normalise_text("1,500 people; 1,5 kg") == "one thousand five hundred people one five kg"
     assert wer("Set blue at F one soon.", "set BLUE at f 1 soon").value == 0.0
     assert wer("Set blue at F one soon.", "set BLUE at f 1 soon", normalise=False).value > 0.5
 

@@ -19,7 +19,7 @@ def as_frames(x: Frames, name: str = "frames") -> np.ndarray:
     if isinstance(x, (str, Path)):
         from ..io import read_video
 
-        return read_video(x, audio_sr=None).frames
+        return read_video(x, audio=False).frames
     a = np.asarray(x)
     if a.ndim == 3:
         a = a[None]

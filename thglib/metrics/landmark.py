@@ -113,6 +113,9 @@ def lmd(reference: Frames, generated: Frames, *, region: Literal["mouth", "face"
     from ..face import landmarks_video
     from .inputs import paired_frames
 
+    if policy not in ("raise", "interpolate"):     # "skip" would pair rows of different frames
+        raise BadInputError("policy", f"is {policy!r}; LMD pairs frame t with frame t",
+                            "Use 'interpolate' (fill frames without a face) or 'raise'")
     ref, gen = paired_frames(reference, generated)
     tr = landmarks_video(ref, every=every, policy=policy, backend=backend, source="reference")
     tg = landmarks_video(gen, every=every, policy=policy, backend=backend, source="generated")

@@ -9,7 +9,8 @@ lip-reading model on the video, a speech recogniser on the audio, or none: given
 — a WER means nothing without it.
 
 Normalisation (:func:`normalise_text`): Unicode NFKC, lower case, numbers written as words
-(``num2words``, English by default: "42" → "forty two"), hyphens to spaces, punctuation removed
+(``num2words``, English by default: "42" → "forty two", "1,500" → "one thousand five hundred",
+"10.30" → "ten point three zero", "1.2.3" → "one point two point three"), hyphens to spaces, punctuation removed
 (apostrophes inside words kept: "don't"), whitespace collapsed.
 """
 
@@ -29,6 +30,7 @@ from .card import MetricResult, ProtocolCard
 __all__ = ["Recogniser", "normalise_text", "wer", "cer", "transcribe", "hf_recogniser"]
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")   # 1,500 or 12,345.5
 
 
 class Recogniser(Protocol):
@@ -40,10 +42,19 @@ class Recogniser(Protocol):
 
 
 def _number_words(match: re.Match[str], lang: str) -> str:
+    """A number as it is read aloud: digits after a single decimal point one by one (zeros kept),
+    other dotted or comma-separated groups (versions, dates, decimal commas) group by group."""
     from num2words import num2words
 
-    token = match.group(0).replace(",", "")
-    return " " + num2words(float(token) if "." in token else int(token), lang=lang) + " "
+    token = match.group(0)
+    if _THOUSANDS.fullmatch(token):
+        token = token.replace(",", "")
+    say = lambda digits: num2words(int(digits), lang=lang)  # noqa: E731
+    if token.count(".") == 1 and "," not in token:
+        whole, frac = token.split(".")
+        return f" {say(whole)} point {' '.join(say(d) for d in frac)} "
+    parts = re.split(r"([.,])", token)
+    return " " + " ".join(say(p) if p not in ".," else ("point" if p == "." else "") for p in parts) + " "
 
 
 def normalise_text(text: str, *, numbers: bool = True, lang: str = "en") -> str:
