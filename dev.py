@@ -65,17 +65,17 @@ def book(strict: bool = False) -> Path:
     """Build the book; re-execute every notebook when thglib/ or data/ changed since the last build."""
     ensure_env()
     os.environ.setdefault("THG_HEADLESS", "1")  # static pages: widgets render their initial state
-    lib = digest([p for d in CACHE_INPUTS for p in (ROOT / d).rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts])
+    inputs = digest([p for d in CACHE_INPUTS for p in (ROOT / d).rglob("*")
+                     if p.is_file() and "__pycache__" not in p.parts])
     stamp, cache = BUILD / ".thglib-digest", BUILD / ".jupyter_cache"
-    if cache.exists() and (not stamp.exists() or stamp.read_text() != lib):
+    if cache.exists() and (not stamp.exists() or stamp.read_text() != inputs):
         print(f"{' or '.join(d + '/' for d in CACHE_INPUTS)} changed since the last build: "
               "discarding the execution cache", flush=True)
         shutil.rmtree(cache)
     flags = ["-W", "-n", "--keep-going"] if strict else []
     run(BIN / "jupyter-book", "build", ".", *flags)
     BUILD.mkdir(exist_ok=True)
-    stamp.write_text(lib)
+    stamp.write_text(inputs)
     index = BUILD / "html" / "index.html"
     print(f"\nThe book is at {index}\nOpen it in a browser, or serve it: "
           f"{PY} -m http.server -d {index.parent} 8000", flush=True)

@@ -296,7 +296,7 @@ def sha256_of(path: str | Path) -> str:
     return _DIGESTS[key]
 
 
-_MAGIC = {".zip": (b"PK\x03\x04",), "torch": (b"PK\x03\x04", b"\x80")}  #: zip / pickle (torch.save)
+_MAGIC = {"zip": (b"PK\x03\x04",), "torch.save": (b"PK\x03\x04", b"\x80")}  #: first bytes: zip, or zip/pickle
 
 
 def _problem(path: Path, c: ModelCard) -> str | None:
@@ -305,11 +305,11 @@ def _problem(path: Path, c: ModelCard) -> str | None:
     size = path.stat().st_size
     if c.size is not None and size != c.size:
         return f"it has {size} bytes, expected {c.size}"
-    magic = _MAGIC[".zip" if c.filename.endswith(".zip") else "torch"]
+    kind = "zip" if c.filename.endswith(".zip") else "torch.save"
     with path.open("rb") as f:
         head = f.read(4)
-    if not head.startswith(magic):
-        return f"it does not start like a {'zip' if len(magic) == 1 else 'torch.save'} file (first bytes {head!r})"
+    if not head.startswith(_MAGIC[kind]):
+        return f"it does not start like a {kind} file (first bytes {head!r})"
     expected = c.expected_hash
     if expected is not None:
         digest = sha256_of(path)
