@@ -16,7 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLES = tuple(survey.SCHEMAS)
 SURVEY_BIB = ROOT / "book" / "survey.bib"
 REFERENCES_BIB = ROOT / "book" / "references.bib"
-CHECK_DATE = "2026-11-23"
+# Tables re-checked in the 2026-12-02 pass must say so; the others were last checked no earlier than this.
+CHECK_DATES = {"datasets": "2026-12-02", "methods": "2026-12-02", "results": "2026-12-02"}
+OLDEST_CHECK = "2026-11-23"
+# Sources that have shut down or only mirror/aggregate others: not acceptable as a fact's source.
+DEAD_SOURCES = ("paperswithcode.com", "arxiv-vanity.com", "emergentmind.com", "git.mashibing.com")
+
 
 # The seed's "benchmark snapshot" (method, dataset, metric, value), quoted from the project brief.
 SEED_ROWS = {
@@ -111,7 +116,8 @@ def test_bibkeys_resolve_without_duplicates(tables):
     used = set()
     for name in ("methods", "datasets", "metrics", "losses"):
         used |= set(tables[name]["bibkey"].dropna())
-    assert used <= set(own) | set(ref), sorted(used - set(own) - set(ref))
+    known = set(own) | set(ref)
+    assert used <= known, sorted(used - known)
     assert set(own) <= used, sorted(set(own) - used)  # no orphan entries
     assert {"prajwal2020lip", "zhang2023sadtalker"} <= used
 
@@ -184,7 +190,8 @@ def test_wav2lip_lrs2_rows_present(tables):
 def test_data_card_documents_table(name, tables):
     card = (ROOT / "data" / "cards" / f"{name}.md").read_text(encoding="utf-8")
     df = tables[name]
-    assert f"Last checked: {CHECK_DATE}" in card
+    checked = re.search(r"Last checked: (\d{4}-\d{2}-\d{2})", card).group(1)
+    assert checked == CHECK_DATES.get(name, checked) and checked >= OLDEST_CHECK, checked
     assert re.search(r"Rows: (\d+)", card).group(1) == str(len(df))
     assert int(re.search(r"Empty cells: (\d+)", card).group(1)) == int(df.isna().sum().sum())
     for col in survey.SCHEMAS[name]:
@@ -207,8 +214,37 @@ def test_load_table_rejects_missing_file_and_wrong_header(tmp_path):
 
 def test_load_table_reads_empty_cells_as_missing(tmp_path):
     cols = [c.name for c in survey.SCHEMAS["datasets"]]
-    row = ["Toy", "2020", "", "12", "1.5", "", "", "", "no", "", "public", "tests", "", "https://example.org"]
+    values = {"name": "Toy", "year": "2020", "clips": "12", "hours": "1.5", "emotion_labels": "no",
+              "access": "public", "typical_use": "tests", "description": "a toy row",
+              "source": "https://example.org"}
+    row = [values.get(c, "") for c in cols]
     (tmp_path / "datasets.csv").write_text(",".join(cols) + "\n" + ",".join(row) + "\n", encoding="utf-8")
     df = survey.load_table("datasets", data_dir=tmp_path)
     assert pd.isna(df.loc[0, "identities"]) and df.loc[0, "clips"] == 12 and df.loc[0, "hours"] == 1.5
     assert survey.check_table("datasets", df) == []
+
+
+def test_dataset_chapters_exist(tables):
+    """``used_in`` names book chapters: each must be a notebook listed in the table of contents."""
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    for name, cell in tables["datasets"][["name", "used_in"]].dropna().itertuples(index=False):
+        for chapter in cell.split(" ; "):
+            assert (ROOT / f"{chapter}.ipynb").is_file(), (name, chapter)
+            assert f"file: {chapter}\n" in toc, (name, chapter)
+
+
+def test_every_dataset_says_how_to_get_it(tables):
+    ds = tables["datasets"]
+    assert ds["how_to_get"].notna().all(), list(ds.loc[ds["how_to_get"].isna(), "name"])
+    assert ds["description"].str.len().between(20, 140).all()
+
+
+def test_no_dead_or_mirror_sources(tables):
+    """Shut-down sites and mirrors are not sources; an archived Papers with Code listing must say so."""
+    for name in ("datasets", "methods"):
+        for cell in tables[name]["source"]:
+            assert not any(dead in cell for dead in DEAD_SOURCES), (name, cell)
+    for cell in tables["results"]["source"]:
+        if "paperswithcode.com" in cell:
+            assert "archived" in cell, cell
+        assert not any(dead in cell for dead in DEAD_SOURCES[1:]), cell

@@ -45,6 +45,8 @@ YEARS = (2017, 2025)  # methods only; datasets may be older (GRID 2006, BIWI 201
 ARXIV_RE = r"\d{4}\.\d{4,5}"
 BIBKEY_RE = r"[a-z]+\d{4}[a-z0-9]+"
 URL_RE = r"https://[^\s;,]+"
+#: datasets.used_in: book chapters (notebook paths without ".ipynb") joined by " ; ".
+USED_IN_RE = r"notebooks/[a-z0-9_/-]+(?: ; notebooks/[a-z0-9_/-]+)*"
 SEED_NOTE = "unsourced sample value from the project seed; not from a paper"
 
 MODALITIES = ("audio", "video", "image", "text", "multimodal")
@@ -110,6 +112,9 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("licence"),
         Column("access", allowed=ACCESS),
         Column("typical_use", required=True),
+        Column("description", required=True),
+        Column("how_to_get"),
+        Column("used_in", pattern=USED_IN_RE),
         Column("bibkey", pattern=BIBKEY_RE),
         Column("source", required=True, urls=True),
     ),
