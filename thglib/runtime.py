@@ -11,7 +11,7 @@ import socket
 import sys
 from functools import lru_cache
 
-__all__ = ["device", "env_flag", "is_smoke", "in_colab", "offline", "network_available", "describe"]
+__all__ = ["device", "env_flag", "is_smoke", "in_colab", "offline", "network_available", "describe", "progress"]
 
 
 def device(choice: str = "auto") -> str:
@@ -84,3 +84,15 @@ def describe() -> str:
     where = "Colab" if in_colab() else platform.node() or "local"
     return (f"thglib runtime: {where}, Python {platform.python_version()}, torch {tv}, "
             f"device={dev}, network={'yes' if network_available() else 'no'}")
+
+
+def progress(*, total: int | None, desc: str, unit: str = "it", show: bool = True, **kw: object):
+    """The library's one progress bar: ``tqdm.auto`` (a widget in Jupyter/Colab, text in a terminal).
+
+    Disabled when ``show`` is False and in headless runs (``$THG_HEADLESS``: the book build and CI),
+    where a bar would leave only noise (or a widget nobody can see) on a static page.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not show or env_flag("THG_HEADLESS"), **kw)
+

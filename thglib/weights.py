@@ -332,7 +332,7 @@ def _check_local(c: ModelCard, path: Path) -> Path:
 
 def _stream(url: str, out: BinaryIO, c: ModelCard, progress: bool) -> None:
     """Copy ``url`` into ``out`` with a tqdm bar; fail on HTML pages and short reads."""
-    from tqdm.auto import tqdm
+    from .runtime import progress as progress_bar
 
     req = urllib.request.Request(url, headers={"User-Agent": "thglib-weights"})
     try:
@@ -342,8 +342,8 @@ def _stream(url: str, out: BinaryIO, c: ModelCard, progress: bool) -> None:
             length = resp.headers.get("Content-Length")
             declared = int(length) if length and length.isdigit() else None
             got = 0
-            with tqdm(total=declared or c.size, unit="B", unit_scale=True, unit_divisor=1024,
-                      desc=c.filename, disable=not progress) as bar:
+            with progress_bar(total=declared or c.size, unit="B", unit_scale=True, unit_divisor=1024,
+                              desc=c.filename, show=progress) as bar:
                 while chunk := resp.read(_CHUNK):
                     out.write(chunk)
                     got += len(chunk)

@@ -172,13 +172,13 @@ def _per_frame(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], ref: np
                channels: Channels, dtype: torch.dtype | None, device: str, batch_size: int | None,
                progress: bool | None, desc: str) -> np.ndarray:
     """Apply ``fn`` to chunks of frame pairs on ``device``; per-frame values as float64 numpy."""
-    from tqdm.auto import tqdm
+    from ..runtime import progress as progress_bar
 
     n, h, w = ref.shape[:3]
     step = batch_size or max(1, _PIXELS_PER_CHUNK["cuda" if device.startswith("cuda") else "cpu"] // (h * w))
     show = n >= _SHOW_PROGRESS_FROM if progress is None else progress
     out = []
-    with torch.inference_mode(), _ieee_float32(), tqdm(total=n, desc=desc, unit="frame", disable=not show) as bar:
+    with torch.inference_mode(), _ieee_float32(), progress_bar(total=n, desc=desc, unit="frame", show=show) as bar:
         for i in range(0, n, step):
             x, y = (_to_tensor(a[i:i + step], channels, dtype, device) for a in (ref, gen))
             out.append(fn(x, y).double().cpu().numpy())

@@ -246,7 +246,7 @@ def cpbd(generated: Frames, *, batch_size: int | None = None, workers: int | Non
     by :func:`cpbd_scores` in chunks of ``batch_size`` frames (default: about 2^18 pixels) on ``workers``
     threads (default: the usable CPU cores, at most 8; NumPy and SciPy release the GIL).
     """
-    from tqdm.auto import tqdm
+    from ..runtime import progress as progress_bar
 
     frames = as_frames(generated, "generated")
     n, h, w = frames.shape[:3]
@@ -256,7 +256,7 @@ def cpbd(generated: Frames, *, batch_size: int | None = None, workers: int | Non
     workers = min(workers or _workers(), len(chunks))
     with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
         scored = (pool.map if pool else map)(lambda f: cpbd_scores(luma_u8(f)), chunks)
-        per = np.concatenate(list(tqdm(scored, total=len(chunks), desc="CPBD", unit="chunk", disable=not show)))
+        per = np.concatenate(list(progress_bar(iterable=scored, total=len(chunks), desc="CPBD", unit="chunk", show=show)))
     card = ProtocolCard(
         "CPBD", "thglib.metrics.sharpness.cpbd (NumPy/SciPy port of the cpbd 1.0.7 package)",
         colour_space="Y' = BT.601 luma rounded to uint8 (PIL 'L')",
