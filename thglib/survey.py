@@ -129,7 +129,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("sourced", "bool", required=True),
     ),
     "metrics": (*_DESC, Column("direction", required=True, allowed=METRIC_DIRECTIONS), *_TAIL),
-    "losses": (*_DESC, Column("direction", required=True, allowed=LOSS_DIRECTIONS), *_TAIL),
+    "losses": (*_DESC, Column("direction", required=True, allowed=LOSS_DIRECTIONS), *_TAIL,
+               Column("method"), Column("weight"), Column("source_file")),
 }
 
 _SEED_METHODS = (

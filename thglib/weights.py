@@ -237,6 +237,15 @@ REGISTRY: tuple[ModelCard, ...] = (
         manual="Or train it: python scripts/train_sync_expert.py",
         notes="Offline stand-in for SyncNet v2: its numbers are labelled '(THG-Synth expert)'.",
     ),
+    ModelCard(
+        name="vgg19", filename="vgg19-dcbb9e9d.pth",
+        urls=("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",),
+        sha256=None, size=None, licence="BSD-3-Clause (torchvision)",
+        paper="Very Deep Convolutional Networks for Large-Scale Image Recognition", arxiv="1409.1556",
+        used_by=("thglib.losses.perceptual.VGG19Features",), source="torchvision VGG19_Weights.IMAGENET1K_V1.url",
+        notes="ImageNet VGG19 behind the perceptual losses (FOMM, PC-AVS, vid2vid). Only the SHA-256 prefix "
+              "in the file name (dcbb9e9d, torch.hub convention) is pinned; the full digest is not recorded yet.",
+    ),
 )
 
 _BY_NAME: dict[str, ModelCard] = {c.name: c for c in REGISTRY}
