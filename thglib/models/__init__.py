@@ -23,11 +23,17 @@ from .fill import FillRecipe, fill_, golden_mismatches, input_from_recipe, layou
 from .hopenet import Hopenet, hopenet_preprocess, pose_degrees
 from .syncnet_v2 import SyncNetV2
 from .wav2lip import ExpertSyncNet, VisualQualityDiscriminator, Wav2Lip
+from . import sadtalker
+from .sadtalker import (Audio2Pose, ExpNet, Face3DRecon, HEEstimator, KPDetector, MappingNet,
+                        OcclusionAwareSPADEGenerator, keypoint_transformation, load_mapping,
+                        load_sadtalker_safetensors)
 
 __all__ = [
     "Wav2Lip", "VisualQualityDiscriminator", "ExpertSyncNet", "SyncNetV2", "Hopenet",
     "pose_degrees", "hopenet_preprocess", "ARCHITECTURES", "checkpoint_mismatches",
     "load_pretrained", "pretrained", "FillRecipe", "fill_", "input_from_recipe", "golden_mismatches", "layout_mismatches",
+    "sadtalker", "Face3DRecon", "ExpNet", "Audio2Pose", "KPDetector", "HEEstimator", "MappingNet",
+    "OcclusionAwareSPADEGenerator", "keypoint_transformation", "load_sadtalker_safetensors", "load_mapping",
 ]
 
 M = TypeVar("M", bound=nn.Module)
