@@ -15,9 +15,11 @@ __all__ = [
     "THGError",
     "BadInputError",
     "MediaError",
+    "FrameRateMismatch",
     "NoFaceError",
     "WeightsUnavailable",
     "BackendUnavailable",
+    "UntrainedWeightsWarning",
 ]
 
 
@@ -47,6 +49,23 @@ class MediaError(BadInputError):
         super().__init__(f"'{path}'", problem, fix)
 
 
+class FrameRateMismatch(BadInputError):
+    """Two videos that are compared frame by frame run at different frame rates.
+
+    Pairing frame ``t`` of one with frame ``t`` of the other would compare moments that drift apart
+    by ``t · |1/rate − 1/other_rate|`` seconds, so this is refused whatever the length policy.
+    ``rate`` belongs to ``what``, ``other_rate`` to ``other``.
+    """
+
+    def __init__(self, what: str, rate: float, other: str, other_rate: float, fix: str = "") -> None:
+        self.rate, self.other_rate, self.other = float(rate), float(other_rate), other
+        drift = abs(1 / self.rate - 1 / self.other_rate) * min(self.rate, self.other_rate)
+        fix = fix or (f"Resample one clip to the other's rate first, e.g. "
+                      f"ffmpeg -i IN -r {self.other_rate:g} OUT.mp4")
+        super().__init__(what, f"runs at {self.rate:g} fps but {other} runs at {self.other_rate:g} fps, so "
+                         f"frames paired by index drift apart by {drift:.3g} s per second of video", fix)
+
+
 class NoFaceError(BadInputError):
     """No face was found where one is required (``frame`` is the 0-based index, if any)."""
 
@@ -67,8 +86,10 @@ class WeightsUnavailable(THGError, RuntimeError):
     place the file there by hand.
     """
 
-    def __init__(self, name: str, url: str | None, path: str | Path, reason: str = "") -> None:
-        self.name, self.url, self.path = name, url, Path(path)
+    def __init__(self, name: str, url: str | None, path: str | Path, reason: str = "",
+                 option: str = "the `path=` argument", instead: str = "") -> None:
+        self.name, self.url, self.path, self.reason, self.option = name, url, Path(path), reason, option
+        self.instead = instead
         msg = f"weights '{name}' are not available"
         if reason:
             msg += f" ({reason})"
@@ -77,8 +98,20 @@ class WeightsUnavailable(THGError, RuntimeError):
             msg += f" Download it from {url} and place it at that path,"
         else:
             msg += " Obtain the file and place it at that path,"
-        msg += " or pass its location with the `path=` argument (or set $THG_HOME)."
+        msg += f" {instead}" if instead else f" or pass its location with {option} (or set $THG_HOME)."
         super().__init__(msg)
+
+    def for_option(self, option: str) -> WeightsUnavailable:
+        """The same error, telling the caller to pass the file with ``option`` (e.g. "the `weights=` argument")."""
+        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, option)
+        e.__cause__ = self.__cause__
+        return e
+
+    def instead_(self, instead: str) -> WeightsUnavailable:
+        """The same error ending with ``instead`` (what to do when the call has no file argument)."""
+        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, self.option, instead)
+        e.__cause__ = self.__cause__
+        return e
 
 
 class BackendUnavailable(THGError, ImportError):
@@ -87,3 +120,12 @@ class BackendUnavailable(THGError, ImportError):
     def __init__(self, backend: str, install: str) -> None:
         self.backend = backend
         super().__init__(f"backend '{backend}' is not available here. Install it with: {install}")
+
+
+class UntrainedWeightsWarning(UserWarning):
+    """A result is being computed with untrained or stand-in weights: it shows mechanics only.
+
+    Scripts see it on stderr; in a book chapter :func:`thglib.book.setup` turns it into one warning
+    admonition per page (:func:`thglib.book.untrained_notice`).
+    """
+

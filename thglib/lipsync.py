@@ -31,6 +31,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import BadInputError, MediaError, NoFaceError, WeightsUnavailable
+from .errors import BadInputError, NoFaceError, UntrainedWeightsWarning, WeightsUnavailable
 from .models.fill import FillRecipe, fill_
 from .models.wav2lip import ExpertSyncNet, Wav2Lip
 
@@ -76,16 +77,20 @@ def _load_net(cls: type[nn.Module], names: tuple[str, ...], weights: Weights, wh
     if looks_like_name and weights not in names:
         raise BadInputError("weights", f"'{weights}' is not a {what} checkpoint name",
                             f"Use one of {', '.join(names)} or the path of a .pth file")
+    if not isinstance(weights, (str, os.PathLike)):
+        raise BadInputError("weights", f"is {type(weights).__name__}",
+                            f"Pass one of {', '.join(names)}, the path of a .pth file, or an nn.Module")
     try:
         model = load_pretrained(cls(), weights)
     except WeightsUnavailable as e:
         if not allow_untrained:
-            raise
+            raise e.for_option("the `weights=` argument (a .pth path), or pass allow_untrained=True for an "
+                               "untrained stand-in") from None
         caveat = (f"UNTRAINED WEIGHTS — {what}: '{weights}' could not be obtained, so a deterministic "
                   f"fill (thglib.models.fill, gain {UNTRAINED_FILL.gain}, bias {UNTRAINED_FILL.bias}) "
                   "stands in. Every step runs, but nothing it produces is Wav2Lip's: do not read it "
                   "as lip sync.")
-        print(f"\n{'!' * 78}\n{caveat}\nWhy: {e}\n{'!' * 78}\n", file=sys.stderr)
+        warnings.warn(f"{caveat} Why: {e}", UntrainedWeightsWarning, stacklevel=3)
         model = fill_(cls().eval(), UNTRAINED_FILL)
         return model.to(device), f"{what}: UNTRAINED deterministic fill ('{weights}' unavailable)", caveat
     src = f"'{weights}'" if looks_like_name else f"file {weights}"
@@ -187,6 +192,16 @@ def _fill_missing(rows: list[np.ndarray | None], source: str) -> tuple[np.ndarra
     return full, tuple(i for i, r in enumerate(rows) if r is None)
 
 
+def _check_pads(pads: object) -> tuple[int, int, int, int]:
+    """Four ints (top, bottom, left, right) within ±4096 px."""
+    ok = isinstance(pads, (tuple, list, np.ndarray)) and len(pads) == 4 and all(
+        isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)) and -4096 <= p <= 4096 for p in pads)
+    if not ok:
+        raise BadInputError("pads", f"expected 4 ints (top, bottom, left, right) within ±4096 px, got {pads!r}",
+                            f"Pass e.g. the default {DEFAULT_PADS}")
+    return tuple(int(p) for p in pads)  # type: ignore[return-value]
+
+
 def pad_boxes(raw: np.ndarray, pads: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
     """``inference.py`` ``face_detect``: ``y0 = max(0, int(top) - p_top)``, ``y1 = min(H, int(bottom) + p_bottom)``, ...
 
@@ -212,12 +227,15 @@ def face_boxes(frames: Iterable[np.ndarray], *, pads: tuple[int, int, int, int] 
     """
     from .face import smooth_boxes
 
+    from .validate import count
+
     if policy not in POLICIES:
         raise BadInputError("policy", f"unknown policy {policy!r}", f"Use one of {POLICIES}")
-    if len(pads) != 4 or not all(isinstance(p, (int, np.integer)) for p in pads):
-        raise BadInputError("pads", f"expected 4 ints (top, bottom, left, right), got {pads!r}")
-    if not isinstance(detect_every, (int, np.integer)) or detect_every < 1:
-        raise BadInputError("detect_every", f"expected an int >= 1, got {detect_every!r}")
+    pads = _check_pads(pads)
+    count(detect_every, "detect_every", hi=10000)
+    count(smooth_window, "smooth_window", hi=1000)
+    if upsample not in (0, 1, 2, 3) or isinstance(upsample, bool):
+        raise BadInputError("upsample", f"is {upsample!r}", "Use 0, 1, 2 or 3")
     find = _detect_each if detect_every == 1 else _detect_and_track
     args = (detector, upsample, policy, source) if detect_every == 1 else (detector, detect_every, upsample,
                                                                            policy, source)
@@ -225,7 +243,15 @@ def face_boxes(frames: Iterable[np.ndarray], *, pads: tuple[int, int, int, int] 
     if not rows:
         raise BadInputError(source, "has no frames", "Pass a video or image with at least one frame")
     raw, missing = _fill_missing(rows, source)
-    boxes = smooth_boxes(pad_boxes(raw, tuple(int(p) for p in pads), w, h), window=smooth_window)
+    padded = pad_boxes(raw, pads, w, h)
+    empty = np.flatnonzero((padded[:, 2] - padded[:, 0] < 2) | (padded[:, 3] - padded[:, 1] < 2))
+    if empty.size:
+        i = int(empty[0])
+        raise BadInputError("pads", f"{pads} turn the face box {np.trunc(raw[i]).astype(int).tolist()} of frame {i} "
+                            f"into the empty crop {padded[i].astype(int).tolist()} (frame {w}x{h})",
+                            "Use pads (top, bottom, left, right) that keep the box open, e.g. the default "
+                            f"{DEFAULT_PADS}; negative pads shrink the box")
+    boxes = smooth_boxes(padded, window=smooth_window)
     return BoxTrack(boxes=boxes.astype(np.int64), raw=raw.astype(np.float32), detected=detected,
                     missing=missing, detector=name, frame_size=(w, h))
 
@@ -402,18 +428,15 @@ class _Source:
 
 
 def _read_image(p: Path) -> np.ndarray:
-    import cv2
+    from .validate import read_image
 
-    from .io.video import require_file
-
-    img = cv2.imread(str(require_file(p)), cv2.IMREAD_COLOR)
-    if img is None:
-        raise MediaError(p, "could not be read as an image", "Pass a JPEG/PNG file, or a video")
-    return img[..., ::-1].copy()
+    return read_image(p, "face", fix="Pass a JPEG/PNG file, or a video")
 
 
 def _open_face(face: str | os.PathLike | np.ndarray, fps: float) -> _Source:
     """Image path, video path, ``(H, W, 3)`` image or ``(T, H, W, 3)`` frames → :class:`_Source`."""
+    if not isinstance(face, (np.ndarray, str, os.PathLike)):
+        raise BadInputError("face", f"is {type(face).__name__}", "Pass a video or image path, or RGB frames")
     if isinstance(face, np.ndarray):
         a = face[None] if face.ndim == 3 else face
         if a.ndim != 4 or a.shape[-1] != 3 or a.dtype != np.uint8 or len(a) == 0:
@@ -445,10 +468,12 @@ def _open_audio(audio: Any) -> tuple[np.ndarray, int, np.ndarray]:
     else:
         raise BadInputError("audio", f"got {type(audio).__name__}",
                             "Pass a file path, an (samples, sample_rate) tuple or a thglib.tts.Speech")
-    if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise BadInputError("audio", f"sample rate must be a positive int, got {sr!r}")
+    from .validate import peak_limited, sample_rate
+
+    sr = sample_rate(sr, "audio sample rate", fix="Pass (samples, sample_rate) with the rate in Hz, e.g. 16000")
     if x.ndim not in (1, 2) or x.shape[0] == 0:
         raise BadInputError(what, f"is empty or mis-shaped ({x.shape})", "Pass at least 0.2 s of speech")
+    x = peak_limited(x, what, stacklevel=4)  # AAC keeps peaks above full scale: clip them, loudly
     mono = resample(to_mono(x) if x.ndim == 2 else x, int(sr), 16000)
     if len(mono) < 3000:  # 16 mel columns of hop 200 need 15·200 samples: 0.19 s
         raise BadInputError(what, f"is {len(mono) / 16000:.3f} s long", "Wav2Lip needs at least 0.2 s of audio")
@@ -558,14 +583,13 @@ def _looped(src: _Source, n_used: int, n_out: int) -> Iterator[np.ndarray]:
 def _render(src: _Source, track: BoxTrack, mels: torch.Tensor, runner: BatchRunner, clock: _Clock,
             skip: set[int], keep: dict[str, list[np.ndarray]], progress: bool) -> Iterator[np.ndarray]:
     """Yield the output frames: crop → 6-channel input → generator → uint8 → paste back."""
-    from tqdm.auto import tqdm
-
     from .face import wav2lip_crop
+    from .runtime import progress as progress_bar
 
     n_out, n_used = len(mels), len(track)
     frames = clock.timed("decode", _looped(src, n_used, n_out))
     step = runner.batch_size
-    with tqdm(total=n_out, desc="Wav2Lip", unit="frame", disable=not progress) as bar:
+    with progress_bar(total=n_out, desc="Wav2Lip", unit="frame", show=progress) as bar:
         for s in range(0, n_out, step):
             batch = [next(frames) for _ in range(min(step, n_out - s))]
             idx = np.arange(s, s + len(batch)) % n_used
@@ -591,15 +615,17 @@ def _frames_for(n_samples: int, fps: float) -> int:
 
 def _check_out(out: str | os.PathLike, overwrite: bool, inputs: tuple[Any, ...]) -> Path:
     """The output path, refused early if it exists (without ``overwrite``) or is one of the inputs."""
+    from .validate import output_file
+
+    if not isinstance(out, (str, os.PathLike)):
+        raise BadInputError("out", f"is {type(out).__name__}", "Pass the output .mp4 path")
     p = Path(out).expanduser()
     if p.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
         raise BadInputError("out", f"'{p}' is not a video path", "Use a .mp4 file name")
     for x in inputs:
         if isinstance(x, (str, os.PathLike)) and Path(x).expanduser().resolve() == p.resolve():
             raise BadInputError(f"'{p}'", "is also an input of this call", "Write the result to a new path")
-    if p.exists() and not overwrite:
-        raise BadInputError(f"'{p}'", "already exists", "Pass overwrite=True to replace it, or another path")
-    return p
+    return output_file(p, "out", overwrite=overwrite)
 
 
 def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.PathLike, *,
@@ -623,8 +649,18 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     from .io import write_video
     from .runtime import device as pick_device
 
+    from .validate import count, frame_rate
+
     if length not in ("audio", "wav2lip"):
-        raise BadInputError("length", f"expected 'audio' or 'wav2lip', got {length!r}")
+        raise BadInputError("length", f"expected 'audio' or 'wav2lip', got {length!r}", "Use 'audio' or 'wav2lip'")
+    count(batch_size, "batch_size", hi=4096, allow_none=True,
+          fix="Pass a positive batch size (at most 4096), or None for 128 on CUDA / 16 on CPU")
+    fps = frame_rate(fps, "fps")
+    _check_pads(pads)
+    if policy not in POLICIES:
+        raise BadInputError("policy", f"unknown policy {policy!r}", f"Use one of {POLICIES}")
+    count(detect_every, "detect_every", hi=10000)
+    count(smooth_window, "smooth_window", hi=1000)
     clock, dev = _Clock(), pick_device(device)
     dst = _check_out(out, overwrite, (face, audio))
     with clock("load"):
@@ -665,7 +701,11 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
 def _score(faces: np.ndarray, mels: np.ndarray, fps: float, weights: Weights, device: str,
            allow_untrained: bool) -> tuple[SyncConfidence, str | None]:
     """Expert SyncNet confidence of the output faces, labelled with the expert's weights (+ untrained caveat)."""
-    expert, desc, untrained = load_expert(weights, device=device, allow_untrained=allow_untrained)
+    try:
+        expert, desc, untrained = load_expert(weights, device=device, allow_untrained=allow_untrained)
+    except WeightsUnavailable as e:
+        raise e.for_option("the `expert_weights=` argument, or pass sync=False to skip the expert score "
+                           "(or allow_untrained=True)") from None
     expert = expert.to(memory_format=torch.channels_last)
     notes = [untrained] if untrained else []
     if abs(fps - 25.0) > 0.01:

@@ -20,6 +20,8 @@ __all__ = ["add_lipsync_parser", "run"]
 
 def add_lipsync_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``lipsync`` on the ``thg`` sub-parsers; returns the new parser."""
+    from .validate import FPS_RANGE, cli_type
+
     p = sub.add_parser("lipsync", help="lip-sync a face video or image to speech with Wav2Lip",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--face", required=True, help="face video or image (jpg/png)")
@@ -30,34 +32,52 @@ def add_lipsync_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                    help="run with an untrained deterministic fill when the weights are unavailable")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
     p.add_argument("--fp16", action="store_true", help="half-precision autocast (CUDA only)")
-    p.add_argument("--batch-size", type=int, help="generator batch (default 128 on CUDA, 16 on CPU)")
-    p.add_argument("--fps", type=float, default=25.0, help="frame rate for an image input (default 25)")
-    p.add_argument("--pads", type=int, nargs=4, default=[0, 10, 0, 0], metavar=("TOP", "BOTTOM", "LEFT", "RIGHT"),
+    p.add_argument("--batch-size", type=cli_type(lo=1, hi=4096, integer=True),
+                   help="generator batch (default 128 on CUDA, 16 on CPU)")
+    p.add_argument("--fps", type=cli_type(lo=FPS_RANGE[0], hi=FPS_RANGE[1]), default=25.0,
+                   help="frame rate for an image input (default 25)")
+    p.add_argument("--pads", type=cli_type(lo=-4096, hi=4096, integer=True), nargs=4, default=[0, 10, 0, 0], metavar=("TOP", "BOTTOM", "LEFT", "RIGHT"),
                    help="box padding in pixels (default 0 10 0 0)")
     p.add_argument("--detector", default="auto", help="auto, s3fd, dlib-hog or dlib-mmod")
-    p.add_argument("--detect-every", type=int, default=1, help="detect every N frames, track in between")
+    p.add_argument("--detect-every", type=cli_type(lo=1, hi=10000, integer=True), default=1,
+                   help="detect every N frames, track in between")
     p.add_argument("--policy", default="raise", choices=["raise", "interpolate", "skip"],
                    help="frames without a face: stop (default), interpolate the box, or leave untouched")
-    p.add_argument("--smooth", type=int, default=5, help="box smoothing window in frames (1 = off)")
+    p.add_argument("--smooth", type=cli_type(lo=1, hi=1000, integer=True), default=5,
+                   help="box smoothing window in frames (1 = off)")
     p.add_argument("--length", default="audio", choices=["audio", "wav2lip"],
                    help="output frames: cover the audio (default) or inference.py's count")
     p.add_argument("--no-sync", action="store_true", help="skip the expert SyncNet confidence")
     p.add_argument("--expert-weights", default="wav2lip_expert", help="expert SyncNet weights (name or path)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, cli_flags=CLI_FLAGS)
     return p
+
+
+#: Library parameter -> the ``thg lipsync`` option that sets it (error messages are written in these).
+CLI_FLAGS = {"face": "--face", "audio": "--audio", "out": "--out", "weights": "--weights",
+             "allow_untrained": "--allow-untrained", "device": "--device", "fp16": "--fp16",
+             "batch_size": "--batch-size", "fps": "--fps", "pads": "--pads", "detector": "--detector",
+             "detect_every": "--detect-every", "policy": "--policy", "smooth_window": "--smooth",
+             "length": "--length", "expert_weights": "--expert-weights", "overwrite": "--overwrite"}
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``thg lipsync`` with parsed ``args``; returns the exit status."""
+    import warnings
+
+    from .errors import UntrainedWeightsWarning
     from .lipsync import lipsync
 
-    result = lipsync(args.face, args.audio, args.out, weights=args.weights, allow_untrained=args.allow_untrained,
-                     device=args.device, fp16=args.fp16, batch_size=args.batch_size, fps=args.fps,
-                     pads=tuple(args.pads), detector=args.detector, detect_every=args.detect_every,
-                     policy=args.policy, smooth_window=args.smooth, length=args.length, sync=not args.no_sync,
-                     expert_weights=args.expert_weights, overwrite=args.overwrite, progress=not args.quiet)
+    with warnings.catch_warnings():  # the caveat is printed once below, as one line
+        warnings.simplefilter("ignore", UntrainedWeightsWarning)
+        result = lipsync(args.face, args.audio, args.out, weights=args.weights, allow_untrained=args.allow_untrained,
+                         device=args.device, fp16=args.fp16, batch_size=args.batch_size, fps=args.fps,
+                         pads=tuple(args.pads), detector=args.detector, detect_every=args.detect_every,
+                         policy=args.policy, smooth_window=args.smooth, length=args.length,
+                         sync=not args.no_sync, expert_weights=args.expert_weights, overwrite=args.overwrite,
+                         progress=not args.quiet)
     print(result.summary())
     if result.caveat:
         print(f"thg lipsync: warning: {result.caveat}", file=sys.stderr)

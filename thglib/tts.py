@@ -242,10 +242,11 @@ def synthesize(text: str, *, voice: str = "en-us", rate: int = 160, sr: int = 16
         raise BadInputError("text", "is empty", "Pass at least one word to speak")
     if not isinstance(voice, str) or not voice:
         raise BadInputError("voice", f"must be a voice name, got {voice!r}", "See thglib.tts.list_voices()")
-    if not _RATE_MIN <= int(rate) <= _RATE_MAX:
-        raise BadInputError("rate", f"{rate} words/minute is outside eSpeak's {_RATE_MIN}–{_RATE_MAX}")
-    if not (isinstance(sr, (int, np.integer)) and sr > 0):
-        raise BadInputError("sr", f"sample rate must be a positive integer, got {sr!r}")
+    from .validate import count, sample_rate
+
+    count(rate, "rate", lo=_RATE_MIN, hi=_RATE_MAX, fix=f"Pass a speaking rate of {_RATE_MIN}..{_RATE_MAX} words "
+          "per minute (eSpeak's range), e.g. 160")
+    sample_rate(sr, "sr")
     with _LOCK, _engine() as engine:
         pcm, events = engine.speak(text, voice, int(rate))
         native = engine.sample_rate

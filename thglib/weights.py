@@ -308,27 +308,162 @@ def sha256_of(path: str | Path) -> str:
 _MAGIC = {"zip": (b"PK\x03\x04",), "torch.save": (b"PK\x03\x04", b"\x80")}  #: first bytes: zip, or zip/pickle
 
 
+def _not_a_checkpoint(head: bytes) -> str:
+    """What a file that should be a checkpoint looks like instead, from its first bytes."""
+    text = head.lstrip()[:64].lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml", b"<")):
+        return ("it is a web page (HTML), not the file: a sign-in, error or confirmation page was saved in "
+                "its place")
+    if text.startswith((b"{", b"[")):
+        return "it is a JSON/text document, not a checkpoint"
+    if text.startswith(b"version https://git-lfs"):
+        return "it is a Git LFS pointer, not the file itself (run git lfs pull)"
+    if not head:
+        return "it is empty"
+    return f"it does not start like a torch.save checkpoint (zip or pickle); first bytes {head[:8]!r}"
+
+
+#: Globals a plain state_dict / checkpoint pickle needs (module, name); anything else is checked by
+#: ``torch.load(weights_only=True)``, which refuses code without running it.
+_PLAIN_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+                  ("torch._utils", "_rebuild_tensor"), ("torch._utils", "_rebuild_parameter"),
+                  ("torch._utils", "_rebuild_parameter_with_state"), ("torch", "Size"), ("torch", "device"),
+                  ("torch.serialization", "_get_layout"), ("torch._tensor", "_rebuild_from_type_v2"),
+                  ("torch.nn.parameter", "Parameter"), ("_codecs", "encode"), ("builtins", "set")}
+_STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING", "BINSTRING",
+               "STRING"}
+
+
+def _pickle_globals(f: BinaryIO, limit: int = 5) -> list[tuple[str, str]]:
+    """The ``(module, name)`` globals imported by the (at most ``limit``) pickles at the start of ``f``,
+    read with :mod:`pickletools` (opcodes only: nothing is unpickled or executed)."""
+    import pickletools
+
+    found: list[tuple[str, str]] = []
+    for k in range(limit):
+        start = f.tell()
+        if not f.read(1):
+            break
+        f.seek(start)
+        strings: list[str | None] = []
+        memo: dict[int, str | None] = {}
+        try:
+            for op, arg, _ in pickletools.genops(f):  # stops after STOP
+                name = op.name
+                if name in _STRING_OPS:
+                    strings.append(arg if isinstance(arg, str) else None)
+                elif name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+                    memo[len(memo) if name == "MEMOIZE" else int(arg)] = strings[-1] if strings else None
+                elif name in ("GET", "BINGET", "LONG_BINGET"):
+                    strings.append(memo.get(int(arg)))
+                elif name in ("GLOBAL", "INST"):
+                    mod, _, attr = str(arg).partition(" ")
+                    found.append((mod, attr))
+                elif name == "STACK_GLOBAL":
+                    mod, attr = (strings[-2], strings[-1]) if len(strings) >= 2 else (None, None)
+                    found.append((mod or "?", attr or "?"))
+                else:
+                    strings.append(None)
+        except Exception:  # noqa: BLE001 - not pickle data (after the first: the raw storages that follow)
+            if k == 0:
+                raise
+            break
+    return found
+
+
+class _NotCheckpoint(Exception):
+    """The file is not a torch.save checkpoint at all (internal)."""
+
+
+def _imported_globals(path: Path) -> list[str]:
+    """``module.name`` of every global the checkpoint's pickle imports, outside :data:`_PLAIN_GLOBALS`
+    (opcodes read with :mod:`pickletools`; nothing is unpickled).  Raises :class:`_NotCheckpoint`."""
+    import io
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                pkl = [n for n in z.namelist() if n.endswith("data.pkl")]
+                if not pkl:
+                    raise _NotCheckpoint("it is a zip archive without data.pkl, so not a torch.save checkpoint")
+                used = _pickle_globals(io.BytesIO(z.read(pkl[0])), limit=1)
+        else:
+            with path.open("rb") as f:
+                used = _pickle_globals(f)
+    except _NotCheckpoint:
+        raise
+    except Exception as e:  # noqa: BLE001 - pickletools/zipfile on garbage
+        raise _NotCheckpoint(f"it is not valid pickle or zip data (damaged, truncated or another format: "
+                             f"{type(e).__name__}: {str(e)[:80]})") from None
+    return sorted({f"{m}.{n}" for m, n in used if (m, n) not in _PLAIN_GLOBALS
+                   and not (m == "torch" and n.endswith("Storage"))})
+
+
+_CODE_CHECKED: dict[tuple[str, int, int], str | None] = {}
+
+
+def _code_problem(path: Path) -> str | None:
+    """Why the checkpoint ``path`` is unusable or would run code when unpickled, or ``None`` (memoised per
+    file version).  The pickle's opcodes are scanned for the globals it imports; if any is outside
+    :data:`_PLAIN_GLOBALS`, the file is tried with ``torch.load(weights_only=True)``, whose restricted
+    unpickler refuses code before running it.  Nothing is ever loaded with full pickle.
+    """
+    import warnings
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key in _CODE_CHECKED:
+        return _CODE_CHECKED[key]
+    problem = None
+    try:
+        unknown = _imported_globals(path)
+    except _NotCheckpoint as e:
+        problem, unknown = str(e), []
+    if unknown:
+        import torch
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            problem = (f"it is a pickle that imports {', '.join(unknown[:4])}: loading it would run code, so it "
+                       "was refused without being loaded")
+        except Exception as e:  # noqa: BLE001
+            problem = f"it is not a readable PyTorch checkpoint ({type(e).__name__}: {str(e)[:120]})"
+    _CODE_CHECKED[key] = problem
+    return problem
+
+
 def _problem(path: Path, c: ModelCard) -> str | None:
     """Why ``path`` is not a valid copy of ``c``'s file, or ``None`` when it is: size and SHA-256
-    where the registry pins them, and always the file format (torch.save zip or pickle, or zip)."""
+    where the registry pins them, and always the file format (torch.save zip or pickle, or zip);
+    a checkpoint whose full SHA-256 is not pinned is also scanned for code (:func:`_code_problem`)."""
     size = path.stat().st_size
-    if c.size is not None and size != c.size:
-        return f"it has {size} bytes, expected {c.size}"
     kind = "zip" if c.filename.endswith(".zip") else "torch.save"
     with path.open("rb") as f:
-        head = f.read(4)
+        head = f.read(64)
     if not head.startswith(_MAGIC[kind]):
-        return f"it does not start like a {kind} file (first bytes {head!r})"
+        what = _not_a_checkpoint(head) if kind == "torch.save" else f"it does not start like a zip file " \
+            f"(first bytes {head[:4]!r})"
+        return what + (f" ({size} bytes)" if c.size is None or size == c.size else f" ({size} bytes, expected {c.size})")
+    if c.size is not None and size != c.size:
+        return f"it has {size} bytes, expected {c.size}"
     expected = c.expected_hash
     if expected is not None:
         digest = sha256_of(path)
         if not digest.startswith(expected):
             return f"its SHA-256 is {digest}, expected {expected}{'' if len(expected) == 64 else '…'}"
+    if kind == "torch.save" and (c.sha256 is None):
+        return _code_problem(path)
     return None
 
 
 def _check_local(c: ModelCard, path: Path) -> Path:
     """Validate a file the user supplied with ``path=``; it is never copied nor modified."""
+    if path.is_dir():
+        raise BadInputError("path", f"'{path}' is a folder", f"Pass the file itself, e.g. {path / c.filename}")
     if not path.is_file():
         raise BadInputError("path", f"'{path}' is not a file",
                             f"Pass the location of your copy of {c.filename}")
@@ -433,16 +568,33 @@ def load_state_dict(name_or_path: str | Path, *, strip_prefix: str | None = "mod
     import torch
 
     p = _resolve(name_or_path)
+    with p.open("rb") as f:
+        head = f.read(64)
+    if not head.startswith(_MAGIC["torch.save"]):  # not a checkpoint at all: say so, before any unpickling
+        raise MediaError(p, f"is not a PyTorch checkpoint: {_not_a_checkpoint(head)}",
+                         "Download the real file again (a browser may be needed for links that answer with a "
+                         "page), or pass the path of a .pth/.pt checkpoint")
+    try:
+        unknown = _imported_globals(p)
+    except _NotCheckpoint as e:
+        raise MediaError(p, f"is not a readable PyTorch checkpoint: {e}",
+                         "Download or export the file again and check its size") from None
     try:
         obj = torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise MediaError(p, f"refused to load it with weights_only=True ({first})",
-                         "Only tensors and plain containers are loaded. If you trust the file, "
-                         "load it yourself with torch.load(..., weights_only=False)") from e
+        msg = str(e).strip()
+        if "weights only" not in msg.lower() and "weights_only" not in msg.lower():
+            raise MediaError(p, f"is not a readable PyTorch checkpoint (damaged or truncated: "
+                             f"{msg.splitlines()[0] if msg else type(e).__name__})",
+                             "Download or export the file again and check its size") from None
+        what = f" (it imports {', '.join(unknown[:4])})" if unknown else ""
+        raise MediaError(p, f"holds objects other than tensors{what}, so torch.load(weights_only=True) refused it "
+                         "without running them (loading it fully could execute code)",
+                         "Use a checkpoint from the official source, or re-save just the tensors where you trust "
+                         "the file: torch.save(model.state_dict(), 'clean.pth')") from None
     except Exception as e:  # torch raises many types for a file that is not a checkpoint
-        raise MediaError(p, f"not a readable PyTorch checkpoint ({type(e).__name__}: {e})",
-                         "Check that the download is complete and the file is a .pth/.pt") from e
+        raise MediaError(p, f"not a readable PyTorch checkpoint ({type(e).__name__}: {str(e)[:200]})",
+                         "Check that the download is complete and the file is a .pth/.pt") from None
     sd = obj["state_dict"] if isinstance(obj, dict) and "state_dict" in obj else obj
     if not isinstance(sd, dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()):

@@ -24,10 +24,14 @@ def _mono_float(wav: np.ndarray, sr: int, fps: float) -> np.ndarray:
         raise BadInputError("sr", f"sample rate must be a positive integer, got {sr!r}")
     if not (isinstance(fps, (int, float, np.number)) and np.isfinite(fps) and fps > 0):
         raise BadInputError("fps", f"must be a positive frame rate, got {fps!r}")
-    if np.issubdtype(x.dtype, np.integer):
-        from ..io.audio import to_float32
+    from ..io.audio import to_float32
 
+    if np.issubdtype(x.dtype, np.integer):
         x = to_float32(x, "wav")        # int16/int32 scaled, uint8 centred on 128
+    elif np.issubdtype(x.dtype, np.floating):
+        to_float32(x, "wav")            # refuses NaN/inf, which librosa would choke on
+    else:
+        raise BadInputError("wav", f"has dtype {x.dtype}", "Pass float, int16, int32 or uint8 samples")
     return x.astype(np.float64)
 
 

@@ -110,7 +110,11 @@ def _build(role: str, name: str) -> Any:
     if name not in table:
         raise BadInputError("backend", f"unknown {role} backend {name!r}",
                             f"Use 'auto' or one of {sorted(table)}")
-    return table[name]()
+    try:
+        return table[name]()
+    except WeightsUnavailable as e:  # the face functions take a backend name, not a weights path
+        raise e.instead_("or set $THG_HOME to a folder whose weights/ subfolder holds it; or use an offline "
+                         "backend: 'dlib-hog' for detection, 'dlib' for landmarks and identity.") from None
 
 
 def get_detector(name: str = "auto") -> FaceDetector:

@@ -38,5 +38,12 @@ def detect_face(image: np.ndarray, backend: str = "auto", upsample: int = 1,
     """
     boxes = detect_faces(image, backend=backend, upsample=upsample)
     if not boxes:
-        raise NoFaceError(None, source)
+        raise NoFaceError(None, source, NO_FACE_FIX.format(upsample="upsample=2", detector="backend='dlib-mmod'")
+                          if upsample < 2 else NO_FACE_FIX_UPSAMPLED.format(detector="backend='dlib-mmod'"))
     return boxes[0]
+
+
+#: What to try when no face is found (``{upsample}``/``{detector}``: how the calling function spells them).
+NO_FACE_FIX = ("Check that a face is visible and frontal-ish; a face smaller than ~80 px needs {upsample} "
+               "(or {detector}, slower but more sensitive)")
+NO_FACE_FIX_UPSAMPLED = "Check that a face is visible and frontal-ish, or try {detector} (slower but more sensitive)"

@@ -35,10 +35,19 @@ def identity_embedding(image: np.ndarray, points: Landmarks | np.ndarray | None 
     """
     img = as_rgb_uint8(image)
     if points is None:
-        points = landmarks(img)
-    pts = points.points if isinstance(points, Landmarks) else np.asarray(points, np.float32)
+        from ..errors import NoFaceError
+
+        try:
+            points = landmarks(img)
+        except NoFaceError as e:
+            raise NoFaceError(None, e.what, "Check that a face is visible; for a small face pass "
+                              "points=thglib.face.landmarks(image, upsample=2)") from None
+    from ..validate import finite
+
+    pts = points.points if isinstance(points, Landmarks) else finite(points, "points", dtype=np.float32)
     if pts.shape != (68, 2):
-        raise BadInputError("points", f"expected (68, 2) points, got {pts.shape}")
+        raise BadInputError("points", f"expected (68, 2) points, got {pts.shape}",
+                            "Pass the Landmarks from thglib.face.landmarks(image), or None")
     enc = get_encoder(backend)
     v = np.asarray(enc.encode(img, pts), np.float32)
     if normalize:

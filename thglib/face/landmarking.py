@@ -46,10 +46,25 @@ def landmarks(image: np.ndarray, box: FaceBox | object | None = None, backend: s
     ``box`` may be a :class:`FaceBox` or any ``[x0, y0, x1, y1]``. The detector defaults to the
     one the landmark model was trained with (:func:`paired_detector`).
     """
+    from ..errors import NoFaceError
+    from .detection import NO_FACE_FIX, NO_FACE_FIX_UPSAMPLED
+
     img = as_rgb_uint8(image)
     model = get_landmarker(backend)
     if box is None:
-        box = detect_face(img, backend=paired_detector(model.name, detector), upsample=upsample)
+        try:
+            box = detect_face(img, backend=paired_detector(model.name, detector), upsample=upsample)
+        except NoFaceError as e:
+            fix = NO_FACE_FIX if upsample < 2 else NO_FACE_FIX_UPSAMPLED
+            raise NoFaceError(None, e.what, fix.format(upsample="upsample=2", detector="detector='dlib-mmod'")
+                              + ", or pass the face's box= yourself") from None
     face = FaceBox.from_array(box)
+    h, w = img.shape[:2]
+    inside = face.clipped(h, w).area
+    if inside < 0.5 * face.area:
+        raise BadInputError("box", f"{[round(v, 1) for v in face.as_array().tolist()]} lies "
+                            f"{'entirely' if inside == 0 else 'mostly'} outside the {w}x{h} image, so the "
+                            "landmarks would be invented", "Pass a box inside the image (e.g. from "
+                            "thglib.face.detect_face(image)), or box=None to detect the face")
     pts = np.asarray(model.predict(img, face), np.float32)
     return Landmarks(pts, face, model.name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,31 +34,31 @@ def to_float32(x: np.ndarray, name: str = "x") -> np.ndarray:
     if x.dtype == np.uint8:
         return (x.astype(np.float32) - 128.0) / 128.0
     if np.issubdtype(x.dtype, np.floating):
-        if not np.all(np.isfinite(x)):
-            raise BadInputError(name, f"contains {np.count_nonzero(~np.isfinite(x))} NaN or inf sample(s)",
-                                "Clean the signal first, e.g. np.nan_to_num(x)")
-        return x.astype(np.float32, copy=False)
+        from ..validate import finite
+
+        return finite(x, name, fix="Clean the signal first, e.g. np.nan_to_num(x)").astype(np.float32, copy=False)
     raise BadInputError(name, f"has dtype {x.dtype}", "Pass float, int16, int32 or uint8 samples")
 
 
-def to_mono(x: np.ndarray) -> np.ndarray:
+def to_mono(x: np.ndarray, name: str = "x") -> np.ndarray:
     """Average the channels of channels-last ``(n, ch)`` samples; 1-D input is returned as float32."""
-    x = to_float32(x)
+    x = to_float32(x, name)
     if x.ndim == 1:
         return x
     if x.ndim != 2:
-        raise BadInputError("x", f"has shape {x.shape}", "Pass mono (n,) or channels-last (n, ch) samples")
+        raise BadInputError(name, f"has shape {x.shape}", "Pass mono (n,) or channels-last (n, ch) samples")
     if x.shape[1] > 16 and x.shape[0] <= 16:
-        raise BadInputError("x", f"has shape {x.shape}, which looks channels-first",
+        raise BadInputError(name, f"has shape {x.shape}, which looks channels-first",
                             "Pass channels-last samples, e.g. x.T")
     return x.mean(axis=1, dtype=np.float32)
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int, quality: str = "HQ") -> np.ndarray:
     """Resample ``(n,)`` or ``(n, ch)`` samples from ``sr_in`` to ``sr_out`` Hz with soxr (band-limited)."""
-    for name, sr in (("sr_in", sr_in), ("sr_out", sr_out)):
-        if not isinstance(sr, (int, np.integer)) or sr <= 0:
-            raise BadInputError(name, f"is {sr!r}", "Pass a positive integer sample rate in Hz")
+    from ..validate import one_of, sample_rate
+
+    sr_in, sr_out = sample_rate(sr_in, "sr_in"), sample_rate(sr_out, "sr_out")
+    one_of(quality, "quality", ("QQ", "LQ", "MQ", "HQ", "VHQ"))
     x = to_float32(x)
     if sr_in == sr_out or x.shape[0] == 0:
         return x
@@ -112,11 +111,20 @@ def load_audio(path: PathLike, sr: int | None = None, mono: bool = True) -> tupl
 
     WAV/FLAC/OGG are read with soundfile, other formats (mp3, m4a, mp4 tracks) decoded by ffmpeg.
     """
+    from ..validate import sample_rate
+
+    sr = sample_rate(sr, "sr", allow_none=True)
     p = require_file(path)
     got = _read_soundfile(p) if p.suffix.lower() in SOUNDFILE_SUFFIXES else None
     x, native = got if got is not None else decode_with_ffmpeg(p)
     if x.shape[0] == 0:
         raise MediaError(p, "contains zero audio samples", "Pass a file with sound in it")
+    bad = ~np.isfinite(x)
+    if bad.any():  # float WAVs can hold NaN/inf; every use of them (mono or not) would be garbage
+        first = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise MediaError(p, f"contains {int(bad.sum())} NaN or inf sample(s) (the first at "
+                         f"{first / native:.3f} s)", "Repair the file, e.g. re-export it as 16-bit PCM WAV "
+                         "(ffmpeg -i IN -c:a pcm_s16le OUT.wav), or load it with soundfile and np.nan_to_num")
     if mono:
         x = to_mono(x)
     if sr is not None:
@@ -138,17 +146,10 @@ def save_audio(path: PathLike, x: np.ndarray, sr: int, overwrite: bool = False,
     if fmt is None:
         raise BadInputError(f"'{dst}'", f"has unsupported suffix '{dst.suffix}'",
                             "Use .wav, .flac or .ogg (to put AAC audio in a video, use thglib.io.mux_audio)")
-    if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise BadInputError("sr", f"is {sr!r}", "Pass a positive integer sample rate in Hz")
-    y = to_float32(x, "x")
-    if y.ndim not in (1, 2) or y.shape[0] == 0:
-        raise BadInputError("x", f"has shape {y.shape}",
-                            "Pass non-empty mono (n,) or channels-last (n, ch) samples")
-    peak = float(np.max(np.abs(y)))
-    if peak > 1.0:
-        warnings.warn(f"audio peaks at {peak:.2f} > 1.0; clipped when saving '{dst}'", UserWarning,
-                      stacklevel=2)
-        y = np.clip(y, -1.0, 1.0)
+    from ..validate import peak_limited, sample_rate, samples
+
+    sr = sample_rate(sr, "sr")
+    y = peak_limited(samples(x, "x"), f"'{dst}'")
     with atomic_output(dst, overwrite=overwrite, suffix=dst.suffix) as tmp:
         sf.write(str(tmp), y, int(sr), format=fmt, subtype=subtype)
     return dst

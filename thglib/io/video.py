@@ -72,13 +72,9 @@ def ffmpeg_exe() -> str:
 
 def require_file(path: PathLike) -> Path:
     """Return ``Path(path)`` if it is an existing regular file, else raise :class:`MediaError`."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise MediaError(p, "does not exist",
-                         f"Check the spelling; relative paths are resolved against {os.getcwd()}")
-    if not p.is_file():
-        raise MediaError(p, "is not a regular file", "Pass the path of a media file, not a folder")
-    return p
+    from ..validate import existing_file
+
+    return existing_file(path)
 
 
 def ff_path(p: PathLike) -> str:
@@ -128,14 +124,22 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Sequence[P
     if dst.exists() and not overwrite:
         raise BadInputError(f"'{dst}'", "already exists",
                             "Pass overwrite=True to replace it, or choose another path")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part" + suffix)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part" + suffix)
+    except OSError as e:  # read-only or missing permissions: name the file asked for, not the temporary
+        raise MediaError(dst, f"cannot be written: its folder '{dst.parent}' is not writable "
+                         f"({e.strerror or e})", "Choose an output path in a folder you can write to") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, dst)
+        try:
+            os.replace(tmp, dst)
+        except OSError as e:
+            raise MediaError(dst, f"could not be put in place ({e.strerror or e})",
+                             "Choose an output path in a folder you can write to") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -349,9 +353,9 @@ def _check_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
     if size is None:
         return None
     ok = isinstance(size, (tuple, list)) and len(size) == 2 and all(
-        isinstance(s, (int, np.integer)) and s > 0 for s in size)
+        isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) and 0 < s <= 16384 for s in size)
     if not ok:
-        raise BadInputError("size", f"is {size!r}", "Pass (width, height) as two positive ints, or None")
+        raise BadInputError("size", f"is {size!r}", "Pass (width, height) as two ints in 1..16384, or None")
     return int(size[0]), int(size[1])
 
 
@@ -412,8 +416,9 @@ def iter_frames(path: PathLike, *, chunk: int = 64, gray: bool = False,
     resampling, even for VFR files); ``gray`` is ffmpeg's full-range luma (BT.601 weights).
     ``accurate_color``: exact YUV->RGB rounding, slower (see ``SWS_ACCURATE``).
     """
-    if not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise BadInputError("chunk", f"is {chunk!r}", "Pass a positive int such as 64")
+    from ..validate import count
+
+    chunk = count(chunk, "chunk", fix="Pass a positive int such as 64")
     size = _check_size(size)
     info = probe(path)
     w, h = size or (info.width, info.height)
@@ -434,12 +439,12 @@ def read_video(path: PathLike, *, audio_sr: int | None = 16000, require_audio: b
     rate with ffmpeg's ``fps`` filter (frames duplicated/dropped); ``fps=`` forces any constant rate.
     ``accurate_color=True`` trades speed for exact YUV->RGB rounding (see ``SWS_ACCURATE``).
     """
-    if vfr not in ("raise", "resample"):
-        raise BadInputError("vfr", f"is {vfr!r}", "Use 'raise' or 'resample'")
-    if max_frames is not None and (not isinstance(max_frames, (int, np.integer)) or max_frames < 1):
-        raise BadInputError("max_frames", f"is {max_frames!r}", "Pass a positive int or None")
-    if audio_sr is not None and (not isinstance(audio_sr, (int, np.integer)) or audio_sr <= 0):
-        raise BadInputError("audio_sr", f"is {audio_sr!r}", "Pass a sample rate in Hz such as 16000, or None")
+    from ..validate import count, frame_rate, one_of, sample_rate
+
+    one_of(vfr, "vfr", ("raise", "resample"))
+    count(max_frames, "max_frames", allow_none=True)
+    sample_rate(audio_sr, "audio_sr", allow_none=True)
+    fps = None if fps is None else frame_rate(fps, "fps")
     size = _check_size(size)
     info = probe(path)
     if require_audio and not info.has_audio:
@@ -540,8 +545,10 @@ def _audio_input(audio: np.ndarray | PathLike, sr: int | None, tmpdir: str) -> l
     if x.ndim not in (1, 2) or x.size == 0:
         raise BadInputError("audio", f"has shape {x.shape}",
                             "Pass mono (n,) or channels-last (n, ch) samples")
-    if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise BadInputError("sample_rate", f"is {sr!r}", "Pass the audio's sample rate in Hz, e.g. 16000")
+    from ..validate import peak_limited, sample_rate
+
+    sr = sample_rate(sr, "sample_rate", fix="Pass the audio's sample rate in Hz, e.g. 16000")
+    x = peak_limited(x, "audio", stacklevel=5)  # AAC would keep (and overshoot) peaks above full scale
     raw = os.path.join(tmpdir, "audio.f32")
     np.ascontiguousarray(x, dtype="<f4").tofile(raw)
     ch = 1 if x.ndim == 1 else x.shape[1]
@@ -566,10 +573,10 @@ def write_video(path: PathLike, frames: np.ndarray | Iterable[np.ndarray], fps: 
     """
     dst = Path(path).expanduser()
     fmt = _container(dst)
-    if not (isinstance(fps, (int, float, np.integer, np.floating)) and 0 < fps < 1000 and math.isfinite(fps)):
-        raise BadInputError("fps", f"is {fps!r}", "Pass a positive frame rate such as 25")
-    if not (isinstance(crf, (int, np.integer)) and 0 <= crf <= 51):
-        raise BadInputError("crf", f"is {crf!r}", "Pass an int in 0..51 (18 ≈ visually lossless)")
+    from ..validate import frame_rate, number
+
+    fps = frame_rate(fps, "fps")
+    number(crf, "crf", lo=0, hi=51, integer=True, fix="Pass an int in 0..51 (18 ≈ visually lossless)")
     size = _check_size(size)
     if size is not None and (size[0] % 2 or size[1] % 2):
         raise BadInputError("size", f"is {size}; H.264 yuv420p needs even sizes",

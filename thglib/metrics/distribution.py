@@ -27,7 +27,10 @@ __all__ = ["gaussian_stats", "frechet_distance", "frechet_distance_lowrank", "fi
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``μ`` and unbiased covariance ``Σ`` (``np.cov``, rows = samples) of ``(N, D)`` features."""
-    f = np.asarray(features, np.float64)
+    from ..validate import finite
+
+    f = finite(features, "features", dtype=np.float64,
+               fix="Drop the samples with NaN/inf features (e.g. f[np.isfinite(f).all(1)]) or recompute them")
     if f.ndim != 2 or len(f) < 2:
         raise BadInputError("features", f"expected (N, D) features with N ≥ 2, got shape {f.shape}",
                             "Pass at least two samples per set")
@@ -46,8 +49,10 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     """
     from scipy import linalg
 
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    from ..validate import finite
+
+    mu1, mu2 = (np.atleast_1d(finite(m, n, dtype=np.float64)) for m, n in ((mu1, "mu1"), (mu2, "mu2")))
+    sigma1, sigma2 = (np.atleast_2d(finite(c, n, dtype=np.float64)) for c, n in ((sigma1, "sigma1"), (sigma2, "sigma2")))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
         raise BadInputError("mu/sigma", f"inconsistent shapes μ {mu1.shape}, {mu2.shape}; Σ {sigma1.shape}, "
                             f"{sigma2.shape}", "Compute both statistics with the same feature extractor")
@@ -85,12 +90,28 @@ def frechet_distance_lowrank(f1: np.ndarray, f2: np.ndarray) -> float:
 
 def _features(x: Frames | np.ndarray, extractor: FeatureExtractor, name: str) -> np.ndarray:
     """``(N, D)`` features: ``x`` itself when it already is a 2-D feature array, else ``extractor(frames)``."""
+    from ..validate import finite
+
     if isinstance(x, np.ndarray) and x.ndim == 2:
         if x.shape[1] != extractor.dim:
             raise BadInputError(name, f"features of dimension {x.shape[1]}, but {extractor.name} gives "
                                 f"{extractor.dim}", "Pass frames, or features from the same extractor")
-        return np.asarray(x, np.float64)
-    return extractor(as_frames(x, name))
+        return finite(x, name, dtype=np.float64, fix=f"Drop the rows with NaN/inf ({name}[np.isfinite({name})"
+                      ".all(1)]) or recompute the features")
+    f = extractor(as_frames(x, name))
+    return finite(f, f"{name} (features from {extractor.name})", dtype=np.float64,
+                  fix="The extractor returned NaN/inf: check its weights, or pass allow_untrained=False to use trained ones")
+
+
+def _default_extractor(output: Literal["pool3", "logits"], allow_untrained: bool) -> FeatureExtractor:
+    """pytorch-fid's Inception; without its weights the error says how *these* functions take a file."""
+    from ..errors import WeightsUnavailable
+
+    try:
+        return InceptionV3Features(output, allow_untrained=allow_untrained)
+    except WeightsUnavailable as e:
+        raise e.for_option("extractor=InceptionV3Features(weights=PATH), or allow_untrained=True for a "
+                           "random network that only shows the mechanics") from None
 
 
 def _card(kind: str, extractor: FeatureExtractor, implementation: str, n: tuple[int, ...], notes: str) -> ProtocolCard:
@@ -114,7 +135,7 @@ def fid(real: Frames | np.ndarray, generated: Frames | np.ndarray, extractor: Fe
     """
     if method not in ("auto", "sqrtm", "lowrank"):
         raise BadInputError("method", f"unknown method {method!r}", "Use 'auto', 'sqrtm' or 'lowrank'")
-    extractor = extractor or InceptionV3Features("pool3", allow_untrained=allow_untrained)
+    extractor = extractor or _default_extractor("pool3", allow_untrained)
     f1, f2 = _features(real, extractor, "real"), _features(generated, extractor, "generated")
     (mu1, s1), (mu2, s2) = gaussian_stats(f1), gaussian_stats(f2)
     small = min(len(f1), len(f2)) < extractor.dim
@@ -156,6 +177,10 @@ def kid_subsets(f_real: np.ndarray, f_gen: np.ndarray, subsets: int = 100, subse
     The KID paper's protocol (reference code ``polynomial_mmd_averages``; torchmetrics ``KernelInceptionDistance``):
     each subset draws ``subset_size`` rows of each set; the KID is the mean over subsets.
     """
+    from ..validate import count
+
+    count(subsets, "subsets", hi=100000)
+    count(subset_size, "subset_size", lo=2)
     if subset_size > min(len(f_real), len(f_gen)):
         raise BadInputError("subset_size", f"{subset_size} > the smaller set ({min(len(f_real), len(f_gen))})",
                             "Use a smaller subset_size or more samples")
@@ -173,7 +198,7 @@ def kid(real: Frames | np.ndarray, generated: Frames | np.ndarray, extractor: Fe
     means its expectation does not depend on N, unlike FID's (it can be slightly negative).
     ``extra["std"]`` is the standard deviation over subsets.
     """
-    extractor = extractor or InceptionV3Features("pool3", allow_untrained=allow_untrained)
+    extractor = extractor or _default_extractor("pool3", allow_untrained)
     f1, f2 = _features(real, extractor, "real"), _features(generated, extractor, "generated")
     size = min(subset_size, len(f1), len(f2))
     values = kid_subsets(f1, f2, subsets, size, seed)
@@ -191,7 +216,10 @@ def inception_score_from_logits(logits: np.ndarray, splits: int = 10) -> np.ndar
     """
     from scipy.special import log_softmax
 
-    logits = np.asarray(logits, np.float64)
+    from ..validate import count, finite
+
+    logits = finite(logits, "logits", dtype=np.float64)
+    count(splits, "splits")
     if logits.ndim != 2 or not 1 <= splits <= len(logits):
         raise BadInputError("logits", f"need (N, C) logits with N ≥ splits = {splits}, got {logits.shape}",
                             "Use fewer splits or more samples")
@@ -211,7 +239,7 @@ def inception_score(frames: Frames | np.ndarray, extractor: FeatureExtractor | N
     The extractor must return class logits: default :class:`InceptionV3Features` ``("logits")``,
     the 1008-way head of the same TF-FID Inception network.
     """
-    extractor = extractor or InceptionV3Features("logits", allow_untrained=allow_untrained)
+    extractor = extractor or _default_extractor("logits", allow_untrained)
     if getattr(extractor, "output", "logits") != "logits":
         raise BadInputError("extractor", f"{extractor.name} does not return class logits",
                             "Use InceptionV3Features('logits')")

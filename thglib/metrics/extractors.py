@@ -138,11 +138,13 @@ class InceptionV3Features:
         try:
             path = fetch("fid_inception", path=weights)
             self.weights, self.caveat, file = _weights_label("fid_inception", path), "", str(path)
-        except WeightsUnavailable:
+        except WeightsUnavailable as e:
             if not allow_untrained:
-                raise
+                raise e.for_option("the `weights=` argument (or allow_untrained=True for a random network)") from None
             self.weights, self.caveat, file = f"untrained (seed {seed})", UNTRAINED_CAVEAT, None
-        self.output, self.batch_size, self.device = output, batch_size, device
+        from ..validate import count
+
+        self.output, self.batch_size, self.device = output, count(batch_size, "batch_size"), device
         self.dim = 2048 if output == "pool3" else 1008
         self.name = f"InceptionV3 {output} (pytorch-fid, TF-FID port)"
         model, fc = _fid_inception(file, seed if file is None else 0)

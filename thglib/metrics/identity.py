@@ -78,7 +78,9 @@ def csim(reference: Frames, generated: Frames, *, backend: Literal["auto", "arcf
         try:
             e, marker = face_embedding(r, enc)
         except NoFaceError:
-            raise NoFaceError(t if len(ref) > 1 else None, "reference") from None
+            raise NoFaceError(t if len(ref) > 1 else None, "reference",
+                              "Pass a reference image or clip in which the face is visible and at least "
+                              "~80 px tall") from None
         src.append(e)
     per_frame = np.full(len(gen), np.nan)
     for t, frame in enumerate(gen):

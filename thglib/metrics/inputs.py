@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import BadInputError
+from ..errors import BadInputError, FrameRateMismatch
 
 __all__ = ["as_frames", "paired_frames"]
 
@@ -16,11 +16,27 @@ Frames = np.ndarray | str | Path
 
 def as_frames(x: Frames, name: str = "frames") -> np.ndarray:
     """``(T, H, W, 3)`` uint8 RGB from a video path, one image ``(H, W, 3)`` or a stack."""
+    return _frames_and_rate(x, name)[0]
+
+
+def _frames_and_rate(x: Frames, name: str) -> tuple[np.ndarray, float | None]:
+    """Frames as :func:`as_frames`, and the frame rate when ``x`` is a video file (else ``None``)."""
     if isinstance(x, (str, Path)):
         from ..io import read_video
 
-        return read_video(x, audio=False).frames
-    a = np.asarray(x)
+        clip = read_video(x, audio=False)
+        return clip.frames, clip.fps
+    if x is None or isinstance(x, (bytes, dict, set)) or np.isscalar(x):
+        raise BadInputError(name, f"is {type(x).__name__}, not frames",
+                            "Pass a video path or RGB frames (T, H, W, 3) / (H, W, 3) uint8")
+    return _check_frames(x, name), None
+
+
+def _check_frames(x: object, name: str) -> np.ndarray:
+    try:
+        a = np.asarray(x)
+    except ValueError as e:  # ragged lists of frames
+        raise BadInputError(name, f"is not one array of frames ({e})", "Pass frames of equal size") from None
     if a.ndim == 3:
         a = a[None]
     if a.ndim != 4 or a.shape[-1] != 3:
@@ -45,7 +61,17 @@ def paired_frames(
     ``length="truncate"`` keeps the first ``min(T_ref, T_gen)`` frames of both; ``size="resize"``
     resizes the generated frames to the reference size (bicubic, cv2.INTER_CUBIC).
     """
-    ref, gen = as_frames(reference, "reference"), as_frames(generated, "generated")
+    from ..validate import one_of
+
+    one_of(length, "length", ("error", "truncate"))
+    one_of(size, "size", ("error", "resize"))
+    (ref, ref_fps), (gen, gen_fps) = _frames_and_rate(reference, "reference"), _frames_and_rate(generated, "generated")
+    if ref_fps is not None and gen_fps is not None and abs(ref_fps - gen_fps) > 1e-3 * max(ref_fps, gen_fps):
+        raise FrameRateMismatch(f"'{generated}'", gen_fps, f"the reference '{reference}'", ref_fps,
+                                f"Resample it to the reference's rate first: pass "
+                                f"thglib.io.read_video('{generated}', fps={ref_fps:g}).frames, or convert it with "
+                                f"ffmpeg -i IN -r {ref_fps:g} OUT.mp4 (length='truncate' does not fix a rate "
+                                "mismatch: it would pair drifting frames)")
     if len(ref) != len(gen):
         if length != "truncate":
             raise BadInputError("generated", f"{len(gen)} frames vs. {len(ref)} in the reference",

@@ -138,12 +138,31 @@ def beat_align_score(trajectory: object, audio: np.ndarray | None = None, sr: in
     Bailando's music features). The beats, the speed curve and the chance level
     (:func:`beat_align_chance`) are in ``extra``.
     """
+    from ..validate import finite, frame_rate, number, one_of, sample_rate, samples
+
+    fps = frame_rate(fps, "fps")
+    one_of(kind, "kind", ("onset", "beat"))
+    number(smooth, "smooth", lo=0, hi=1000, fix="Pass a smoothing width in frames such as 5 (0 = none)")
+    number(sigma, "sigma", lo=0, lo_open=True, hi=1000, fix="Pass a tolerance in frames such as 3")
+    _trajectory(trajectory, "trajectory")
     if beats is None:
         if audio is None or sr is None:
-            raise BadInputError("audio/beats", "give the audio and its sample rate, or the audio beat frames")
-        beats, beat_source = audio_beats(audio, sr, fps, kind), f"librosa {kind}s (thglib.audio.onsets)"
+            raise BadInputError("audio/beats", "give the audio and its sample rate, or the audio beat frames",
+                                "Pass audio= with sr=, or beats= (audio beat frame indices)")
+        x = samples(audio, "audio", fix="Repair the audio first (np.nan_to_num(audio)), or pass beats=")
+        if x.ndim != 1:
+            raise BadInputError("audio", f"has shape {x.shape}; expected mono (n,)", "Average the channels first: "
+                                "audio.mean(axis=1)")
+        beats, beat_source = audio_beats(x, sample_rate(sr, "sr"), fps, kind), f"librosa {kind}s (thglib.audio.onsets)"
+        if len(beats) == 0:
+            raise BadInputError("audio", f"has no {kind} (silent or flat audio: peak {float(np.abs(x).max()):.2g})",
+                                "Pass the speech that goes with the motion, or the beat frames with beats=")
     else:
         beat_source = "given beat frames"
+        b = finite(beats, "beats", fix="Pass integer frame indices of the audio beats")
+        if b.size == 0 or b.ndim != 1 or np.any(b < 0) or np.any(b != np.round(b)):
+            raise BadInputError("beats", f"expected a non-empty 1-D array of frame indices >= 0, got {b!r:.60}",
+                                "Pass integer frame indices, e.g. from thglib.audio.onsets(...)['onset_frames']")
     beats = np.asarray(beats, np.int64)
     motion = kinematic_beats(trajectory, smooth)
     value = beat_align(beats, motion, sigma)

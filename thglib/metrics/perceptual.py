@@ -49,7 +49,7 @@ def backbone_file(net: Literal["alex", "vgg"], weights: str | Path | None = None
     except WeightsUnavailable as e:
         raise WeightsUnavailable(name, card(name).url, hub, f"not in torchvision's hub cache nor in thglib's "
                                  f"({e.path}); pass allow_untrained=True for a random backbone that only "
-                                 "illustrates the mechanics") from e
+                                 "illustrates the mechanics", option="the `weights=` argument") from e
 
 
 @lru_cache(maxsize=4)
@@ -93,6 +93,9 @@ def lpips(reference: Frames, generated: Frames, *, net: Literal["alex", "vgg"] =
     """
     import torch
 
+    from ..validate import count
+
+    count(batch_size, "batch_size")
     ref, gen = paired_frames(reference, generated, length, size)
     model, label, caveat = lpips_model(net, weights=weights, allow_untrained=allow_untrained, seed=seed)
     model = model.to(device)

@@ -193,11 +193,19 @@ def _check_size(ref: np.ndarray, need: int, what: str) -> None:
                             f"at least {need}×{need} px", "Compare larger frames (or a larger crop)")
 
 
-def _check_args(channels: str, border: str | None = None) -> None:
+def _check_args(channels: str, border: str | None = None, *, data_range: float = 255.0,
+                batch_size: int | None = None, sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03) -> None:
+    from ..validate import count, number
+
     if channels not in ("rgb", "gray"):
         raise BadInputError("channels", f"unknown value {channels!r}", "Use 'rgb' or 'gray' (BT.601 luma)")
     if border is not None and border not in ("crop", "reflect"):
         raise BadInputError("border", f"unknown value {border!r}", "Use 'crop' (skimage) or 'reflect' (torchmetrics)")
+    number(data_range, "data_range", lo=0, lo_open=True, fix="Pass the value range of the pixels: 255 for uint8")
+    count(batch_size, "batch_size", allow_none=True, fix="Pass a positive int, or None for an automatic size")
+    number(sigma, "sigma", lo=0.1, hi=50, fix="Pass a Gaussian width in pixels such as 1.5 (Wang et al.)")
+    for name, k in (("k1", k1), ("k2", k2)):
+        number(k, name, lo=0, hi=1, lo_open=True, fix=f"Pass a small positive constant (default {name}=0.01/0.03)")
 
 
 def _card(metric: str, fn: str, channels: Channels, data_range: float, n: int, size: str, crop: str,
@@ -226,7 +234,11 @@ def psnr(reference: Frames, generated: Frames, *, data_range: float = 255.0, cha
     """
     from ..runtime import device as pick
 
-    _check_args(channels)
+    from ..validate import number
+
+    _check_args(channels, data_range=data_range, batch_size=batch_size)
+    if cap_db is not None:
+        number(cap_db, "cap_db", fix="Pass a finite cap in dB such as 100, or None")
     ref, gen = paired_frames(reference, generated, length=length, size=size)
     per = _per_frame(lambda x, y: psnr_per_image(x, y, data_range), ref, gen, channels, None,
                      pick(device), batch_size, progress, "PSNR")
@@ -252,7 +264,7 @@ def ssim(reference: Frames, generated: Frames, *, channels: Channels = "rgb", bo
     """
     from ..runtime import device as pick
 
-    _check_args(channels, border)
+    _check_args(channels, border, data_range=data_range, batch_size=batch_size, sigma=sigma, k1=k1, k2=k2)
     ref, gen = paired_frames(reference, generated, length=length, size=size)
     taps = len(gaussian_window(sigma))
     _check_size(ref, taps, f"SSIM with its {taps}×{taps} window")
@@ -277,7 +289,11 @@ def ms_ssim(reference: Frames, generated: Frames, *, channels: Channels = "rgb",
     """
     from ..runtime import device as pick
 
-    _check_args(channels, border)
+    _check_args(channels, border, data_range=data_range, batch_size=batch_size, sigma=sigma, k1=k1, k2=k2)
+    w = np.asarray(weights, dtype=float) if isinstance(weights, (tuple, list, np.ndarray)) else np.zeros(0)
+    if w.ndim != 1 or not 1 <= len(w) <= 6 or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise BadInputError("weights", f"is {weights!r}", "Pass 1 to 6 non-negative scale exponents, e.g. "
+                            "MS_SSIM_WEIGHTS")
     ref, gen = paired_frames(reference, generated, length=length, size=size)
     taps, m = len(gaussian_window(sigma)), len(weights)
     _check_size(ref, taps << (m - 1), f"MS-SSIM over {m} scales (an {taps}×{taps} window at the coarsest)")

@@ -51,6 +51,8 @@ CROP_SCALE = 0.4  #: run_pipeline.py --crop_scale
 TRACK_MEDIAN = 13  #: run_pipeline.py crop_video: medfilt of box centre and size
 CONF_MEDIAN = 9  #: SyncNetInstance.evaluate: medfilt of the per-frame confidence
 SIZE = 224
+#: int16 peak below which a track counts as silent (−60 dBFS): LSE is then flagged, not trusted.
+SILENCE_PEAK = 33
 
 
 # ============================================================================ inputs
@@ -213,7 +215,7 @@ def _video_arrays(video: Any, audio: np.ndarray | None, sample_rate: int, fps: f
                             "Pass a video path, a SynthClip, or frames with audio=")
     if audio is None:
         raise BadInputError("audio", "is missing", "Pass the speech as audio= (with sample_rate=)")
-    if abs(float(fps) - FPS) > 1e-3:
+    if abs(fps - FPS) > 1e-3:
         raise BadInputError("fps", f"is {fps}; SyncNet's windows assume 25 fps",
                             "Resample the video to 25 fps first (run_pipeline.py does ffmpeg -r 25)")
     return frames, pcm16(audio, sample_rate)
@@ -275,8 +277,14 @@ def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | Non
     :func:`smooth_track`, crop scale 0.4 (:func:`track_crops`). ``jpeg_roundtrip``: pass the frames
     through ffmpeg's default JPEG encoder and OpenCV's decoder as the official loop does.
     """
+    from ..validate import count, number, sample_rate as check_rate
+
     if crop not in ("none", "track"):
         raise BadInputError("crop", f"unknown mode {crop!r}", "Use 'none' (face crops) or 'track' (real videos)")
+    if not isinstance(video, (str, Path)):
+        check_rate(sample_rate, "sample_rate")
+        number(fps, "fps", lo=0, lo_open=True, fix="Pass the frame rate of the frames (SyncNet needs 25)")
+    count(every, "every")
     frames, pcm, source = _decode(video, audio, sample_rate, fps, crop, jpeg_roundtrip)
     track, what = None, f"none: whole frames resized to {SIZE}×{SIZE} (cv2 bilinear)"
     if crop == "track":
@@ -513,23 +521,43 @@ def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | N
     ``video`` and the preprocessing options as in :func:`syncnet_inputs` (or ready
     :class:`SyncInputs`); ``scorer`` a :class:`SyncScorer` or a :func:`load_scorer` name.
     """
-    from ..audio import syncnet_mfcc, syncnet_mfcc_windows
+    import warnings
 
+    from ..audio import syncnet_mfcc, syncnet_mfcc_windows
+    from ..errors import WeightsUnavailable
+    from ..validate import count
+
+    count(batch_size, "batch_size", hi=4096)
+    count(vshift, "vshift", hi=100, fix="Pass the largest offset to search, in frames (SyncNet: 15)")
     inp = video if isinstance(video, SyncInputs) else syncnet_inputs(
         video, audio, sample_rate=sample_rate, fps=fps, crop=crop, jpeg_roundtrip=jpeg_roundtrip,
         boxes=boxes, every=every)
     if inp.n_windows < 1:
         raise BadInputError("video", f"{len(inp.frames)} frames and {len(inp.pcm) / SAMPLE_RATE:.2f} s of audio "
                             "give no 5-frame window", "Pass at least 6 frames (0.24 s) with their audio")
-    sc = load_scorer(scorer) if isinstance(scorer, str) else scorer
+    try:
+        sc = load_scorer(scorer) if isinstance(scorer, str) else scorer
+    except WeightsUnavailable as e:
+        raise e.for_option(f"scorer=load_scorer({scorer!r}, path=PATH) (offline: scorer='thgsynth_expert', the "
+                           "THG-Synth stand-in)") from None
+    if not isinstance(sc, SyncScorer):
+        raise BadInputError("scorer", f"is {type(sc).__name__}", "Pass a load_scorer() name or a SyncScorer")
+    peak = int(np.abs(inp.pcm.astype(np.int32)).max()) if len(inp.pcm) else 0
+    silent = ""
+    if peak < SILENCE_PEAK:
+        silent = (f"silent audio (peak {20 * np.log10(max(peak, 1) / 32768):.0f} dBFS): SyncNet compares the "
+                  "mouth with nothing, so LSE-D/LSE-C measure no sync")
+        warnings.warn(f"{inp.source}: {silent}", UserWarning, stacklevel=2)
+        sc = SyncScorer(sc.net, sc.extractor, sc.weights, "; ".join(c for c in (sc.caveat, silent) if c), sc.tag)
     windows = syncnet_mfcc_windows(syncnet_mfcc(inp.pcm, SAMPLE_RATE), len(inp.frames), n_samples=len(inp.pcm))
     eng = sc.engine()
     n = len(windows)
     r = lse_from_distances(offset_distances(eng.embed_lips(inp.frames, n, batch_size), eng.embed_audio(windows),
                                             vshift), vshift)
-    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift), False, r["frame_distance"])
+    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift), False, r["frame_distance"],
+                     {"silent_audio": bool(silent)})
     c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift), True, r["frame_confidence"],
-                     {"smoothed": r["frame_confidence_smooth"]})
+                     {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent)})
     return LSEResult(d, c, r["offset"], vshift - np.arange(2 * vshift + 1), r["mean_distance"],
                      r["frame_confidence_smooth"])
 

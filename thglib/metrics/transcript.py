@@ -74,10 +74,9 @@ def normalise_text(text: str, *, numbers: bool = True, lang: str = "en") -> str:
 
 
 def _texts(x: str | Sequence[str], name: str) -> list[str]:
-    items = [x] if isinstance(x, str) else list(x)
-    if not items or not all(isinstance(t, str) for t in items):
-        raise BadInputError(name, "expected a string or a non-empty list of strings")
-    return items
+    from ..validate import texts
+
+    return texts(x, name)
 
 
 def _rate(kind: str, reference: str | Sequence[str], hypothesis: str | Sequence[str], normalise: bool,
@@ -125,12 +124,17 @@ def cer(reference: str | Sequence[str], hypothesis: str | Sequence[str], *, norm
 def transcribe(media: str | Path | Sequence[str | Path], recogniser: Recogniser | Callable[[str | Path], str],
                name: str | None = None) -> tuple[list[str], str]:
     """Run ``recogniser`` on each media file: ``(transcripts, recogniser name)`` for :func:`wer`'s ``recogniser=``."""
+    if not isinstance(media, (str, Path)) and not (isinstance(media, Sequence) and not isinstance(media, bytes)):
+        raise BadInputError("media", f"is {type(media).__name__}", "Pass a file path or a list of file paths")
     files = [media] if isinstance(media, (str, Path)) else list(media)
+    if not callable(recogniser):
+        raise BadInputError("recogniser", f"is {type(recogniser).__name__}, not callable",
+                            "Pass a function path -> transcript, e.g. hf_recogniser()")
     label = name or getattr(recogniser, "name", None)
     if not label:
         raise BadInputError("name", "the recogniser has no name", "Pass name='model and weights used'")
     for f in files:
-        if not Path(f).is_file():
+        if not isinstance(f, (str, Path)) or not Path(f).is_file():
             raise BadInputError(f"'{f}'", "is not a file", "Pass paths of video or audio files")
     return [str(recogniser(f)) for f in files], label
 

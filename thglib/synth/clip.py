@@ -13,6 +13,7 @@ the same clip bit for bit.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -55,13 +56,26 @@ class SynthParams:
     coupling: float = 1.0  #: weight of the speech-driven head nod/lean (0 = none)
 
     def __post_init__(self) -> None:
-        bad = [f"{k}={v}" for k, v, ok in (("fps", self.fps, self.fps > 0),
-                                             ("sample_rate", self.sample_rate, self.sample_rate > 0),
-                                             ("pad_s", self.pad_s, self.pad_s >= 0),
-                                             ("articulation", self.articulation, self.articulation >= 0)) if not ok]
+        from ..validate import SAMPLE_RATES, SYNTH_FPS, SYNTH_SIZE
+
+        def within(v: object, lo: float, hi: float, integer: bool = False) -> bool:
+            num = isinstance(v, (int, np.integer)) if integer else isinstance(v, (int, float, np.integer, np.floating))
+            return num and not isinstance(v, (bool, np.bool_)) and math.isfinite(v) and lo <= v <= hi
+
+        checks = (("size", self.size, within(self.size, *SYNTH_SIZE, integer=True)),
+                  ("fps", self.fps, within(self.fps, *SYNTH_FPS)),
+                  ("sample_rate", self.sample_rate, within(self.sample_rate, 8000, SAMPLE_RATES[1], integer=True)),
+                  ("rate", self.rate, within(self.rate, 80, 450, integer=True)),
+                  ("pad_s", self.pad_s, within(self.pad_s, 0, 10)),
+                  ("articulation", self.articulation, within(self.articulation, 0, 5)),
+                  ("coupling", self.coupling, within(self.coupling, 0, 10)),
+                  ("crop_scale", self.crop_scale, within(self.crop_scale, 2, 12)))
+        bad = [f"{k}={v}" for k, v, ok in checks if not ok]
         if bad:
             raise BadInputError("SynthParams", f"got {', '.join(bad)}",
-                                "fps and sample_rate must be > 0; pad_s and articulation >= 0")
+                                f"Use size {SYNTH_SIZE[0]}..{SYNTH_SIZE[1]} px, fps {SYNTH_FPS[0]:g}..{SYNTH_FPS[1]:g}, "
+                                "sample_rate 8000..384000 Hz, rate 80..450 words/min, pad_s 0..10 s, "
+                                "articulation 0..5, coupling 0..10, crop_scale 2..12")
         object.__setattr__(self, "blink_ms", tuple(float(v) for v in self.blink_ms))
 
     @classmethod
@@ -182,10 +196,21 @@ def make_clip(text: str | None = None, *, grid_seed: int | None = None, identity
     """
     from .grid import grid_sentence
 
-    params = params or SynthParams()
+    params = SynthParams() if params is None else params
+    if not isinstance(params, SynthParams):
+        raise BadInputError("params", f"is {type(params).__name__}", "Pass thglib.synth.SynthParams(...) or None")
     if (text is None) == (grid_seed is None):
         raise BadInputError("text/grid_seed", "give exactly one of them",
                             "e.g. make_clip('hello') or make_clip(grid_seed=3)")
+    if text is not None and (not isinstance(text, str) or not text.strip() or len(text) > 2000):
+        raise BadInputError("text", f"is {text!r:.60}", "Pass what the face says: a non-empty string of at most "
+                            "2000 characters")
+    if grid_seed is not None:
+        from ..validate import count
+
+        count(grid_seed, "grid_seed", lo=0)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise BadInputError("seed", f"is {seed!r}", "Pass a non-negative integer")
     spoken = text
     if grid_seed is not None:
         sentence = grid_sentence(grid_seed)

@@ -309,6 +309,11 @@ def degrade(clip: SynthClip, name: str, strength: float | None = None) -> SynthC
     if name not in DEGRADATIONS:
         raise BadInputError("degradation", f"unknown name {name!r}", f"Use one of {sorted(DEGRADATIONS)}")
     d = DEGRADATIONS[name]
+    if strength is not None:
+        from ..validate import number
+
+        strength = number(strength, f"strength of {name}", lo=-1000, hi=1000,
+                          fix=f"Pass a finite strength ({d.typical:g} is typical; unit: {d.unit})")
     return d.fn(clip, d.typical if strength is None else strength)
 
 
@@ -332,7 +337,11 @@ def parse_degradation(spec: str) -> tuple[str, float | None]:
     if not sep:
         return name, None
     try:
-        return name, float(value)
+        strength = float(value)
     except ValueError:
         raise BadInputError("--degrade", f"strength {value!r} of {name} is not a number",
                             "Write NAME=STRENGTH, e.g. blur=2") from None
+    if not -1000 <= strength <= 1000:  # also refuses nan and inf
+        raise BadInputError("--degrade", f"strength {value!r} of {name} is not a finite number in -1000..1000",
+                            f"Write NAME=STRENGTH, e.g. {name}={DEGRADATIONS[name].typical:g}")
+    return name, strength

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInputError, MediaError
+from ..errors import BadInputError
 
 __all__ = ["Identity", "load_identity", "portrait_landmarks"]
 
@@ -40,18 +40,18 @@ def _read_portrait(identity: str | Path) -> tuple[str, np.ndarray]:
     """``(name, RGB uint8 image)`` of a sample portrait name or an image path."""
     from ..samples import PORTRAITS, portrait
 
+    from ..validate import read_image
+
     if isinstance(identity, str) and identity in PORTRAITS:
         return identity, portrait(identity)
+    if not isinstance(identity, (str, Path)):
+        raise BadInputError("identity", f"is {type(identity).__name__}",
+                            f"Use one of {sorted(PORTRAITS)} or the path of a frontal face photo")
     path = Path(identity).expanduser()
     if not path.is_file():
         raise BadInputError("identity", f"{str(identity)!r} is neither a sample portrait nor an image file",
                             f"Use one of {sorted(PORTRAITS)} or the path of a frontal face photo")
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise MediaError(path, "could not be read as an image", "Pass a JPEG or PNG file")
-    return str(path), np.ascontiguousarray(img[..., ::-1])
+    return str(path), read_image(path, "identity", fix="Pass a JPEG or PNG photo of a face as identity=")
 
 
 _LANDMARKS: dict[tuple[str, float], np.ndarray] = {}  # (name, file mtime) -> (68, 2), see portrait_landmarks
@@ -85,10 +85,18 @@ def portrait_landmarks(identity: str | Path) -> np.ndarray:
     """
     key = _file_key(identity)
     if key not in _LANDMARKS:
+        from ..errors import NoFaceError
         from ..face import landmarks
 
-        _, img = _read_portrait(identity)
-        pts = landmarks(img, backend="dlib", detector="dlib-hog").points.astype(np.float64)
+        name, img = _read_portrait(identity)
+        try:
+            pts = landmarks(img, backend="dlib", detector="dlib-hog").points.astype(np.float64)
+        except NoFaceError:
+            from ..samples import PORTRAITS
+
+            raise NoFaceError(None, f"identity '{name}'", "The portrait needs one frontal face, eyes open and "
+                              f"at least ~80 px tall: pass another photo with identity=PATH, or one of "
+                              f"{sorted(PORTRAITS)}") from None
         pts.setflags(write=False)
         _LANDMARKS[key] = pts
     return _LANDMARKS[key]
@@ -110,10 +118,10 @@ def load_identity(identity: str | Path = "astronaut", size: int = 256, crop_scal
 
     Downscaling is anti-aliased with a Gaussian blur of ``sigma = 0.4 / s`` before resampling.
     """
-    if not isinstance(size, (int, np.integer)) or size < 32:
-        raise BadInputError("size", f"must be an integer >= 32, got {size!r}")
-    if not 2.0 <= crop_scale <= 12.0:
-        raise BadInputError("crop_scale", f"{crop_scale} is outside 2..12 inter-ocular distances")
+    from ..validate import SYNTH_SIZE, count, number
+
+    count(size, "size", lo=SYNTH_SIZE[0], hi=SYNTH_SIZE[1])
+    number(crop_scale, "crop_scale", lo=2.0, hi=12.0, fix="Pass a frame side of 2..12 inter-ocular distances")
     import cv2
 
     name, img = _read_portrait(identity)
