@@ -2,6 +2,7 @@
 """The project's single entry script (stdlib only, so it runs on a fresh Python).
 
     python3 dev.py book   # build the whole book into _build/html, executing every notebook
+    python3 dev.py book --offline   # the same, readable without a network (MathJax vendored)
     python3 dev.py test   # unit tests, notebook smoke runs, strict book build, browser check
 
 On first use it creates `.venv/` and installs `thglib[book,dev]` into it; later runs reuse it and
@@ -61,10 +62,15 @@ def ensure_env() -> None:
     stamp.write_text(want)
 
 
-def book(strict: bool = False) -> Path:
-    """Build the book; re-execute every notebook when thglib/ or data/ changed since the last build."""
+def book(strict: bool = False, offline: bool = False) -> Path:
+    """Build the book; re-execute every notebook when thglib/ or data/ changed since the last build.
+
+    ``offline``: MathJax is served from the site itself (book/_ext/thg_book.py), so the pages read
+    without a network (a classroom, a train); the default build loads it from its CDN.
+    """
     ensure_env()
     os.environ.setdefault("THG_HEADLESS", "1")  # static pages: widgets render their initial state
+    os.environ["THG_BOOK_OFFLINE"] = "1" if offline else ""
     inputs = digest([p for d in CACHE_INPUTS for p in (ROOT / d).rglob("*")
                      if p.is_file() and "__pycache__" not in p.parts])
     stamp, cache = BUILD / ".thglib-digest", BUILD / ".jupyter_cache"
@@ -99,15 +105,18 @@ def test() -> None:
     """Everything CI checks: strict book build, then unit + notebook + site tests in one pytest run."""
     if not os.environ.get("THG_CHROMIUM"):
         os.environ["THG_CHROMIUM"] = chromium()
-    book(strict=True)
+    book(strict=True, offline=True)  # offline: the browser checks see MathJax render without a network
     workers = os.environ.get("THG_TEST_WORKERS", "auto")
-    run(PY, "-m", "pytest", "-n", workers, "--durations=15", *sys.argv[2:])
+    try:
+        run(PY, "-m", "pytest", "-n", workers, "--durations=15", *sys.argv[2:])
+    finally:
+        print(f"Screenshots of every page (CI artefacts): {BUILD / 'screenshots'}", flush=True)
 
 
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "help"
     if cmd == "book":
-        book()
+        book(offline="--offline" in sys.argv[2:])
     elif cmd == "test":
         test()
     elif cmd == "env":

@@ -59,3 +59,31 @@ def test_strict_build_flags(tmp_path, monkeypatch):
     assert calls[-1][1:] == ["build", ".", "-W", "-n", "--keep-going"]
     dev.book()
     assert calls[-1][1:] == ["build", "."]
+
+
+def test_offline_build_flag_reaches_the_sphinx_extension(tmp_path, monkeypatch):
+    dev, calls = load_dev(tmp_path, monkeypatch)
+    seen = []
+    monkeypatch.setattr(dev, "run", lambda *cmd, **kw: seen.append(dev.os.environ.get("THG_BOOK_OFFLINE")))
+    dev.book(offline=True)
+    dev.book()
+    assert seen == ["1", ""]
+    monkeypatch.setenv("THG_CHROMIUM", "/opt/my-chrome")
+    monkeypatch.setattr(dev.sys, "argv", ["dev.py", "test"])
+    dev.test()  # the test command checks the offline build: MathJax must render without a network
+    assert seen[2] == "1"
+
+
+def test_vendored_mathjax_has_what_the_pages_load(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("thg_book_ext", ROOT / "book" / "_ext" / "thg_book.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    out = ext.vendor_mathjax(tmp_path)
+    main = out / "tex-mml-chtml.js"
+    assert main.stat().st_size > 500_000 and b"MathJax" in main.read_bytes()
+    assert list((out / "output" / "chtml" / "fonts").rglob("*.woff")), "CHTML fonts missing"
+    assert (out / "input" / "tex" / "extensions").is_dir()  # \boldsymbol etc. autoload from here
+    monkeypatch.setenv("THG_BOOK_OFFLINE", "yes")
+    assert ext.offline()
+    monkeypatch.setenv("THG_BOOK_OFFLINE", "")
+    assert not ext.offline()

@@ -93,6 +93,19 @@ def test_notebook_contract(path: Path):
     assert all(":class: dropdown" in s for s in solutions), f"{rel}: solutions must be hidden (dropdown)"
     assert "{cite}" in text, f"{rel}: cite sources with {{cite}}"
 
+    # d2l-style finish: objectives and prerequisites up front, summary then exercises at the end
+    second = markdown[1] if len(markdown) > 1 else ""
+    assert second.startswith("```{admonition} Learning objectives"), \
+        f"{rel}: the markdown cell after the title must open with the 'Learning objectives' admonition"
+    assert re.search(r"^- \S", second, re.M) and "**Prerequisites:**" in second, \
+        f"{rel}: list the learning objectives as bullets and state **Prerequisites:**"
+    headings = re.findall(r"^##\s+(.+)$", text, re.M)
+    assert headings[-2:] == ["Summary", "Exercises"], f"{rel}: end with '## Summary' then '## Exercises'"
+    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
+    assert len(labels) == len(exercises) == len(set(labels)), f"{rel}: give every exercise a unique :label:"
+    assert not re.search(r"\b[Ee]xercise \d+\b", text), \
+        f"{rel}: refer to exercises by label ({{ref}}`label`), not by a hand-written number"
+
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
