@@ -65,11 +65,12 @@ def _wav2lip_mel_basis() -> np.ndarray:
 
 
 def wav2lip_melspectrogram(wav: np.ndarray, sr: int = 16000, *, pad_mode: str = "constant") -> np.ndarray:
-    """Wav2Lip's normalised log-mel spectrogram, shape ``(80, T)``, ``T = len(wav_16k) // 200 + 1``.
+    """Wav2Lip's normalised log-mel spectrogram ``M``, ``(80, N_mel)``, ``N_mel = len(wav_16k) // 200 + 1``.
 
-    Steps (Wav2Lip ``audio.melspectrogram``): pre-emphasis ``y[n] = x[n] - 0.97 x[n-1]``;
-    ``|STFT|`` (n_fft = win = 800 Hann, hop 200, centred); 80 mel bands 55–7600 Hz;
-    ``S = 20 log10(max(1e-5, M|D|)) - 20`` dB; ``clip(8 (S + 100) / 100 - 4, -4, 4)``.
+    Steps (Wav2Lip ``audio.melspectrogram``): pre-emphasis ``a'[n] = a[n] - 0.97 a[n-1]``;
+    ``|A'| = |STFT(a')|`` (n_fft = win = 800 Hann, hop 200, centred); 80 mel bands 55–7600 Hz
+    (``F_mel``); ``M_dB = 20 log10(max(1e-5, F_mel|A'|)) - 20``;
+    ``M = clip(8 (M_dB + 100) / 100 - 4, -4, 4)``.
 
     ``pad_mode`` is the centring pad of ``librosa.stft``. The reference code does not set it, so it
     inherits librosa's default: ``"constant"`` (zeros) since librosa 0.10, which is what Wav2Lip

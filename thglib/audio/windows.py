@@ -20,7 +20,7 @@ _MEL_PER_SECOND = 80.0  # 16000 Hz / hop 200
 
 
 def _wav2lip_window_count(n_cols: int, fps: float) -> int:
-    """Windows Wav2Lip cuts: frames while ``int(i*80/fps) + 16 <= T``, plus one right-aligned tail."""
+    """Windows Wav2Lip cuts: frames ``t`` while ``int(t*80/fps) + 16 <= N_mel``, plus one right-aligned tail."""
     mult = _MEL_PER_SECOND / fps
     i = 0
     while int(i * mult) + WAV2LIP_MEL_STEP <= n_cols:
@@ -31,8 +31,9 @@ def _wav2lip_window_count(n_cols: int, fps: float) -> int:
 def wav2lip_mel_windows(mel: np.ndarray, fps: float, n: int | None = None) -> np.ndarray:
     """Per-video-frame mel windows, shape ``(N, 80, 16)``.
 
-    Window ``i`` is ``mel[:, s_i : s_i + 16]`` with ``s_i = min(int(i * 80 / fps), T - 16)``: 80 mel
-    columns per second, and windows that would run past the end are right-aligned on it.
+    Window ``t`` (video frame ``t``) is ``W_t = mel[:, j_t : j_t + 16]`` with
+    ``j_t = min(int(t * 80 / fps), N_mel - 16)``, ``N_mel`` the columns of ``mel``: 80 mel columns
+    per second, and windows that would run past the end are right-aligned on it.
     With ``n=None``, ``N`` is Wav2Lip's own count (``inference.py``: every full window, then one
     right-aligned window, then stop); give ``n`` (the number of video frames) to get exactly that
     many, repeating the right-aligned tail as needed.
@@ -53,13 +54,13 @@ def wav2lip_mel_windows(mel: np.ndarray, fps: float, n: int | None = None) -> np
 
 
 def syncnet_mfcc_windows(mfcc: np.ndarray, n_video_frames: int, *, n_samples: int | None = None) -> np.ndarray:
-    """SyncNet audio inputs, shape ``(N, 1, 13, 20)``: window ``v`` is ``mfcc[:, 4v : 4v + 20]``.
+    """SyncNet audio inputs, shape ``(N_w, 1, 13, 20)``: window ``t`` is ``mfcc[:, 4t : 4t + 20]``.
 
-    Video at 25 fps and MFCCs at 100 Hz give 4 MFCC columns per frame; window ``v`` pairs with the
-    5 video frames ``[v, v + 5)``. As in ``SyncNetInstance.evaluate``,
-    ``N = min(n_video_frames, n_audio_frames) - 5`` where ``n_audio_frames = n_samples // 640``
-    (16 kHz samples per 25 fps frame). Without ``n_samples`` it is ``(T + 1) // 4``, which is exact
-    when the audio is a whole number of video frames long.
+    Video at 25 fps and MFCCs at 100 Hz give 4 MFCC columns per frame; window ``t`` pairs with the
+    5 video frames ``[t, t + 5)``. As in ``SyncNetInstance.evaluate``,
+    ``N_w = min(n_video_frames, n_audio_frames) - 5`` where ``n_audio_frames = n_samples // 640``
+    (16 kHz samples per 25 fps frame). Without ``n_samples``, ``n_audio_frames = (n_cols + 1) // 4``
+    (``n_cols`` MFCC columns), which is exact when the audio is a whole number of video frames long.
     """
     mfcc = np.asarray(mfcc)
     if mfcc.ndim != 2 or mfcc.shape[0] != 13:

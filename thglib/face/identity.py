@@ -66,7 +66,7 @@ def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Euclidean distance ``||a - b||`` (for unit vectors, ``sqrt(2 - 2 cos θ)``)."""
+    """Euclidean distance ``||a - b||`` (for unit vectors, ``sqrt(2 - 2 cos ω)``, ω the angle between them)."""
     a, b = _pair(a, b)
     return float(np.linalg.norm(a - b))
 

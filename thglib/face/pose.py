@@ -2,9 +2,9 @@
 
 **Landmarks + PnP (offline).** Six landmarks are matched to a generic 3-D face and
 ``cv2.solvePnP`` (SQPnP, Terzakis & Lourakis, ECCV 2020) finds the rotation ``R`` and translation
-``t`` that project the model onto them through a pinhole camera with focal length ``f`` = image
-width, principal point at the image centre and no lens distortion. The 3-D points are the
-"generic 3D model" of S. Mallick, *Head Pose Estimation using OpenCV and Dlib* (LearnOpenCV,
+``b`` that project the model onto them through a pinhole camera ``K_cam`` with focal length
+``f_px`` = image width, principal point at the image centre and no lens distortion. The 3-D points
+are the "generic 3D model" of S. Mallick, *Head Pose Estimation using OpenCV and Dlib* (LearnOpenCV,
 2016), in arbitrary units (nose tip at the origin), written here in OpenCV camera axes
 (``x`` right, ``y`` down, ``z`` away from the camera, i.e. the article's ``y`` and ``z`` negated):
 
@@ -60,7 +60,7 @@ class HeadPose:
     ``method`` is ``"pnp"`` or ``"hopenet"``; ``source`` says exactly what produced the numbers
     (3-D model and camera, or weights and crop); ``caveat`` is non-empty when the numbers are not
     a real measurement (e.g. an untrained network). PnP also fills ``translations`` ``(T, 3)``
-    (model units) and ``reprojection_px`` ``(T,)``; Hopenet with ``features=True`` fills
+    (``b``, model units) and ``reprojection_px`` ``(T,)``; Hopenet with ``features=True`` fills
     ``features`` ``(T, 2048)`` (the pooled ResNet-50 embedding before the angle heads).
     """
 
@@ -89,7 +89,7 @@ class HeadPose:
 
 
 def camera_matrix(width: int, height: int, focal: float | None = None) -> np.ndarray:
-    """Pinhole intrinsics ``[[f, 0, w/2], [0, f, h/2], [0, 0, 1]]`` with ``f = width`` by default."""
+    """Pinhole intrinsics ``K_cam = [[f_px, 0, w/2], [0, f_px, h/2], [0, 0, 1]]``, ``f_px = focal or width``."""
     if width <= 0 or height <= 0 or (focal is not None and focal <= 0):
         raise BadInputError("image_size/focal", f"need positive sizes and focal, got {width}x{height}, {focal}")
     f = float(width if focal is None else focal)

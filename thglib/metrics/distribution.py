@@ -6,7 +6,7 @@ arXiv:1801.01401}, IS {Salimans et al. 2016, arXiv:1606.03498}. With the default
 (pytorch-fid's InceptionV3) they are named FID/KID/IS; with any other embedding the name says so,
 e.g. ``FD-dlib128`` for the Fréchet distance between dlib face descriptors.
 
-Each ``real``/``generated`` argument is a frame stack / video path, or an ``(N, D)`` array of
+Each ``real``/``generated`` argument is a frame stack / video path, or an ``(N, D_φ)`` array of
 features already computed with the same ``extractor`` (to reuse features across metrics).
 """
 
@@ -26,7 +26,7 @@ __all__ = ["gaussian_stats", "frechet_distance", "frechet_distance_lowrank", "fi
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``μ`` and unbiased covariance ``Σ`` (``np.cov``, rows = samples) of ``(N, D)`` features."""
+    """Mean ``μ`` and unbiased covariance ``Σ`` (``np.cov``, rows = samples) of ``(N, D_φ)`` features."""
     from ..validate import finite
 
     f = finite(features, "features", dtype=np.float64,
@@ -39,12 +39,12 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
                      eps: float = 1e-6) -> float:
-    """Squared Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂):
+    """Squared Fréchet distance FD between N(μ_r, Σ_r) (``mu1``, ``sigma1``) and N(μ_g, Σ_g) (``mu2``, ``sigma2``):
 
-    ``d² = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^{1/2})`` (Dowson & Landau 1982; Heusel et al. 2017).
+    ``FD = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_rΣ_g)^{1/2})`` (Dowson & Landau 1982; Heusel et al. 2017).
 
-    As in pytorch-fid (``src/pytorch_fid/fid_score.py``): when ``sqrtm(Σ₁Σ₂)`` is not finite
-    (near-singular product), retry with ``Σᵢ + εI``; a square root whose diagonal has an imaginary
+    As in pytorch-fid (``src/pytorch_fid/fid_score.py``): when ``sqrtm(Σ_rΣ_g)`` is not finite
+    (near-singular product), retry with ``Σ + εI``; a square root whose diagonal has an imaginary
     part above 1e-3 is an error, a smaller one is numerical noise and is dropped.
     """
     from scipy import linalg
@@ -71,12 +71,13 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_lowrank(f1: np.ndarray, f2: np.ndarray) -> float:
-    """The same d², exactly, from the features themselves, in O(N²D) instead of sqrtm's O(D³).
+    """The same FD, exactly, from the features themselves, in O(N²D_φ) instead of sqrtm's O(D_φ³).
 
-    With centred features ``A = (X₁ − μ₁)/√(N₁−1)`` and ``B = (X₂ − μ₂)/√(N₂−1)`` (rows = samples),
-    ``Σ₁ = AᵀA`` and ``Σ₂ = BᵀB``; the non-zero eigenvalues of ``Σ₁Σ₂`` are the squared singular
-    values of ``ABᵀ`` (N₁×N₂), so ``Tr(Σ₁Σ₂)^{1/2} = ‖ABᵀ‖_*`` (nuclear norm). Worth it when N < D,
-    where ``sqrtm`` of the singular D×D product is slow (minutes for D = 2048 with SciPy ≥ 1.16).
+    With the real features ``X_r`` (``f1``) and generated ``X_g`` (``f2``) centred and scaled,
+    ``A = (X_r − μ_r)/√(N_r−1)`` and ``B = (X_g − μ_g)/√(N_g−1)`` (rows = samples), ``Σ_r = AᵀA`` and
+    ``Σ_g = BᵀB``; the non-zero eigenvalues of ``Σ_rΣ_g`` are the squared singular values of ``ABᵀ``
+    (N_r×N_g), so ``Tr(Σ_rΣ_g)^{1/2} = ‖ABᵀ‖_*`` (nuclear norm). Worth it when N < D_φ, where
+    ``sqrtm`` of the singular D_φ×D_φ product is slow (minutes for D_φ = 2048 with SciPy ≥ 1.16).
     """
     (mu1, _), (mu2, _) = gaussian_stats(f1), gaussian_stats(f2)  # validates the shapes
     a = (np.asarray(f1, np.float64) - mu1) / np.sqrt(len(f1) - 1)
@@ -89,7 +90,7 @@ def frechet_distance_lowrank(f1: np.ndarray, f2: np.ndarray) -> float:
 
 
 def _features(x: Frames | np.ndarray, extractor: FeatureExtractor, name: str) -> np.ndarray:
-    """``(N, D)`` features: ``x`` itself when it already is a 2-D feature array, else ``extractor(frames)``."""
+    """``(N, D_φ)`` features: ``x`` itself when it already is a 2-D feature array, else ``extractor(frames)``."""
     from ..validate import finite
 
     if isinstance(x, np.ndarray) and x.ndim == 2:
@@ -129,8 +130,8 @@ def fid(real: Frames | np.ndarray, generated: Frames | np.ndarray, extractor: Fe
 
     Default extractor: :class:`InceptionV3Features` (pool3) → "FID"; any other → e.g. "FD-dlib128".
     ``method="auto"`` uses :func:`frechet_distance` (sqrtm, as pytorch-fid) when both sets have at
-    least D samples, else the exact :func:`frechet_distance_lowrank`. ``extra`` holds the mean term
-    ``‖μ₁−μ₂‖²`` and the covariance term. FID is biased upwards for small N (Chong & Forsyth 2020):
+    least D_φ samples, else the exact :func:`frechet_distance_lowrank`. ``extra`` holds the mean term
+    ``‖μ_r−μ_g‖²`` and the covariance term. FID is biased upwards for small N (Chong & Forsyth 2020):
     compare values only at equal N, ideally N ≥ 10 000.
     """
     if method not in ("auto", "sqrtm", "lowrank"):
@@ -145,21 +146,23 @@ def fid(real: Frames | np.ndarray, generated: Frames | np.ndarray, extractor: Fe
         value, how = frechet_distance(mu1, s1, mu2, s2, eps), "Trace term by scipy sqrtm (frechet_distance)."
     mean_term = float(np.sum((mu1 - mu2) ** 2))
     if small:
-        how += f" N < D = {extractor.dim}: Σ is rank-deficient and the value is strongly biased."
+        how += f" N < D_φ = {extractor.dim}: Σ is rank-deficient and the value is strongly biased."
     card = _card("FD", extractor, "thglib fid (= pytorch_fid calculate_frechet_distance)", (len(f1), len(f2)), how)
     return MetricResult(value, card, higher_is_better=False,
                         extra={"mean_term": mean_term, "covariance_term": value - mean_term})
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef: float = 1.0) -> np.ndarray:
-    """KID's kernel ``k(x, y) = (xᵀy / d + coef)^degree`` for all rows of ``x`` and ``y`` (d = feature dim)."""
+    """KID's kernel ``k(φ(x), φ(y)) = (φ(x)ᵀφ(y) / D_φ + coef)^degree`` for all feature rows of ``x`` and ``y``."""
     return (x @ y.T / x.shape[1] + coef) ** degree
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray, degree: int = 3, coef: float = 1.0) -> float:
     """Unbiased MMD² (Gretton et al. 2012, Lemma 6) with :func:`polynomial_kernel`:
 
-    ``Σ_{i≠j} k(xᵢ,xⱼ)/(m(m−1)) + Σ_{i≠j} k(yᵢ,yⱼ)/(n(n−1)) − 2 Σ_{i,j} k(xᵢ,yⱼ)/(mn)``.
+    ``Σ_{i≠j} k(φ(x_i),φ(x_j))/(N_r(N_r−1)) + Σ_{i≠j} k(φ(x̂_i),φ(x̂_j))/(N_g(N_g−1))
+    − 2 Σ_{i,j} k(φ(x_i),φ(x̂_j))/(N_r N_g)``, with the N_r real features φ(x_i) the rows of ``x`` and
+    the N_g generated φ(x̂_j) those of ``y``.
     """
     m, n = len(x), len(y)
     if m < 2 or n < 2:
@@ -209,10 +212,10 @@ def kid(real: Frames | np.ndarray, generated: Frames | np.ndarray, extractor: Fe
 
 
 def inception_score_from_logits(logits: np.ndarray, splits: int = 10) -> np.ndarray:
-    """Per-split Inception Scores ``exp(E_x KL(p(y|x) ‖ p(y)))`` from ``(N, C)`` class logits.
+    """Per-split Inception Scores ``exp(E_x KL(p(k|x) ‖ p(k)))`` from ``(N, n_c)`` class logits.
 
-    Splits are consecutive blocks ``[k·N//splits, (k+1)·N//splits)`` (no shuffling), as in the
-    original code (openai/improved-gan ``inception_score/model.py``); ``p(y)`` is each split's mean.
+    Splits are consecutive blocks ``[i·N//splits, (i+1)·N//splits)`` (no shuffling), as in the
+    original code (openai/improved-gan ``inception_score/model.py``); ``p(k)`` is each split's mean.
     """
     from scipy.special import log_softmax
 
@@ -234,7 +237,7 @@ def inception_score_from_logits(logits: np.ndarray, splits: int = 10) -> np.ndar
 
 def inception_score(frames: Frames | np.ndarray, extractor: FeatureExtractor | None = None, *,
                     splits: int = 10, allow_untrained: bool = False) -> MetricResult:
-    """Inception Score of one frame set (higher is better; range [1, C]); ``extra["std"]`` over splits.
+    """Inception Score of one frame set (higher is better; range [1, n_c]); ``extra["std"]`` over splits.
 
     The extractor must return class logits: default :class:`InceptionV3Features` ``("logits")``,
     the 1008-way head of the same TF-FID Inception network.

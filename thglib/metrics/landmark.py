@@ -3,17 +3,18 @@
 Chen et al. (ECCV 2018, "Lip Movements Generation at a Glance"; ATVGnet, CVPR 2019) compare the
 68-point landmarks of the real and generated frames,
 
-    LMD = (1/T) Σ_t (1/P) Σ_p ‖r_{t,p} − g_{t,p}‖₂ / s_t ,
+    LMD = (1/T) Σ_t (1/K) Σ_k ‖p_{t,k} − p̂_{t,k}‖₂ / d_{io,t} ,
 
-over the mouth points 48–67 ("M-LMD") or the whole face 0–67 ("F-LMD"). Published numbers differ
-in choices the formula hides, so each is an argument here and goes into the protocol card:
+over the K = 20 mouth points 48–67 ("M-LMD") or the K = 68 points of the whole face ("F-LMD").
+Published numbers differ in choices the formula hides, so each is an argument here and goes into
+the protocol card:
 
 * **landmarks**: which detector found them (or ground truth), which boxes it ran in;
 * **alignment**: ``"none"`` (frame pixels) or ``"similarity"``: each frame's landmarks are mapped
   by the similarity (Umeyama) that best fits its eyes and nose (points 27–47) to the canonical
   template of :mod:`thglib.face.template` at ``size`` pixels, removing head position, scale and roll;
-* **normalisation** ``s_t``: ``"none"`` (pixels) or ``"iod"``: the reference's inter-ocular
-  distance (between the eye centres, means of 36–41 and 42–47) in frame ``t``;
+* **normalisation** ``d_{io,t}``: ``"none"`` (pixels, no division) or ``"iod"``: the reference's
+  inter-ocular distance (between the eye centres, means of 36–41 and 42–47) in frame ``t``;
 * **mean-centring**: subtract each set's own mean over the compared points per frame (removes the
   remaining translation, e.g. of the mouth relative to the face).
 """

@@ -3,18 +3,18 @@
 **Diversity** (SadTalker, Zhang et al. CVPR 2023, Sec. 4.1): "the standard deviation of the head
 motion feature embeddings extracted from the generated frames using Hopenet". SadTalker released
 no evaluation code (OpenTalker/SadTalker issues #382, #620, #755 ask for it), so thglib computes
-exactly this and records it in the card: for a trajectory ``x`` of shape ``(T, D)`` (Hopenet yaw,
+exactly this and records it in the card: for a trajectory ``q_{t,j}`` of shape ``(T, Q)`` (Hopenet yaw,
 pitch, roll in degrees, or any per-frame pose feature), the per-channel population standard
-deviation over time ``σ_d = sqrt(mean_t (x_td − x̄_d)²)`` and its mean over channels
-``Div = (1/D) Σ_d σ_d`` (higher = more varied motion).
+deviation over time ``σ_j = sqrt(mean_t (q_{t,j} − q̄_j)²)`` and its mean over channels
+``Div = (1/Q) Σ_j σ_j`` (higher = more varied motion).
 
 **Beat Align Score** (Bailando, Siyao et al. CVPR 2022; ``utils/beat_align_score.py`` of
 lisiyao21/Bailando): kinematic beats are the strict local minima of the motion speed
 ``v_t = (1/K) Σ_k ‖p_{t+1,k} − p_{t,k}‖`` (``t = 0 … T−2``, ``K`` points) after Gaussian smoothing
-with σ = 5 frames (``scipy.ndimage.gaussian_filter``, ``argrelextrema(np.less)``); with audio beat
+with σ_s = 5 frames (``scipy.ndimage.gaussian_filter``, ``argrelextrema(np.less)``); with audio beat
 frames ``B_a`` and kinematic beat frames ``B_k``,
 
-    BA = (1 / |B_a|) Σ_{b ∈ B_a} exp(−min_{k ∈ B_k} (k − b)² / (2 σ²)),   σ = 3 frames,
+    BA = (1 / |B_a|) Σ_{b ∈ B_a} exp(−min_{b' ∈ B_k} (b' − b)² / (2 σ²)),   σ = 3 frames,
 
 averaged over the **audio** beats (Bailando's code and paper; AIST++/FACT, Li et al. 2021, averaged
 over the kinematic beats instead: the two are not comparable).
@@ -50,7 +50,7 @@ def _trajectory(x: object, name: str, min_frames: int = 2) -> np.ndarray:
 
 def diversity(trajectory: object, *, names: tuple[str, ...] | None = None, source: str = "given trajectory",
               caveat: str = "") -> MetricResult:
-    """SadTalker-style diversity: mean over channels of the temporal std (ddof 0) of ``(T, D)`` ``trajectory``.
+    """SadTalker-style diversity: mean over channels of the temporal std (ddof 0) of ``(T, Q)`` ``trajectory``.
 
     ``trajectory``: e.g. Hopenet ``(yaw, pitch, roll)`` degrees (a :class:`~thglib.face.pose.HeadPose`
     works directly) or pooled pose features. ``source`` names what produced it (goes in the card).
@@ -73,13 +73,13 @@ def diversity(trajectory: object, *, names: tuple[str, ...] | None = None, sourc
 
 
 def motion_speed(trajectory: object) -> np.ndarray:
-    """Speed ``(T − 1,)``: mean over the ``K`` points of ``‖p_{t+1} − p_t‖₂`` (Bailando ``calc_db``)."""
+    """Speed ``(T − 1,)``: mean over the ``K`` points of ``‖p_{t+1,k} − p_{t,k}‖₂`` (Bailando ``calc_db``)."""
     x = _trajectory(trajectory, "trajectory")
     return np.linalg.norm(np.diff(x, axis=0), axis=2).mean(axis=1)
 
 
 def kinematic_beats(trajectory: object, smooth: float = 5.0) -> np.ndarray:
-    """Frames of strict local minima of the Gaussian-smoothed (σ = ``smooth`` frames) :func:`motion_speed`."""
+    """Frames of strict local minima of the Gaussian-smoothed (σ_s = ``smooth`` frames) :func:`motion_speed`."""
     from scipy.ndimage import gaussian_filter
     from scipy.signal import argrelextrema
 
@@ -91,7 +91,7 @@ def kinematic_beats(trajectory: object, smooth: float = 5.0) -> np.ndarray:
 
 
 def beat_align(audio_beats: np.ndarray, motion_beats: np.ndarray, sigma: float = 3.0) -> float:
-    """``mean_{b ∈ audio} exp(−min_k (k − b)² / (2σ²))`` (Bailando ``BA``); 0 when there is no motion beat."""
+    """``mean_{b ∈ audio} exp(−min_{b' ∈ motion} (b' − b)² / (2σ²))`` (Bailando ``BA``); 0 without motion beats."""
     a, m = np.asarray(audio_beats, np.float64).ravel(), np.asarray(motion_beats, np.float64).ravel()
     if a.size == 0:
         raise BadInputError("audio_beats", "no audio beat", "The score is undefined without audio beats")
@@ -133,7 +133,7 @@ def beat_align_score(trajectory: object, audio: np.ndarray | None = None, sr: in
                      smooth: float = 5.0, sigma: float = 3.0, source: str = "given trajectory") -> MetricResult:
     """Beat Align Score of a motion ``trajectory`` against ``audio`` (or precomputed audio ``beats``).
 
-    ``trajectory``: landmarks ``(T, 68, 2)``, poses ``(T, D)`` or a HeadPose, at ``fps``. Audio beats are
+    ``trajectory``: landmarks ``(T, 68, 2)``, poses ``(T, Q)`` or a HeadPose, at ``fps``. Audio beats are
     librosa onsets (``kind="onset"``, suited to speech) or ``beat_track`` beats (``"beat"``, as
     Bailando's music features). The beats, the speed curve and the chance level
     (:func:`beat_align_chance`) are in ``extra``.

@@ -1,6 +1,6 @@
 """LPIPS: Learned Perceptual Image Patch Similarity (Zhang et al., CVPR 2018, arXiv:1801.03924).
 
-``d(x, x₀) = Σ_l 1/(H_l W_l) Σ_{h,w} ‖ w_l ⊙ (ŷ^l_{hw} − ŷ^l_{0,hw}) ‖²``, where ``ŷ^l`` are the
+``d(x, y) = Σ_l 1/(H_l W_l) Σ_{h,w} ‖ w_l ⊙ (φ̃_l(x)_{hw} − φ̃_l(y)_{hw}) ‖²``, where ``φ̃_l`` are the
 channel-normalised activations of layer ``l`` of an ImageNet backbone (AlexNet by default, VGG-16
 optionally) and ``w_l`` the linear weights fitted to human judgements (v0.1; they ship inside the
 ``lpips`` wheel). Inputs are RGB scaled to [−1, 1] (``lpips.LPIPS.forward`` convention).

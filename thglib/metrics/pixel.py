@@ -40,7 +40,7 @@ Precision = Literal["auto", "float32", "float64"]
 
 #: ITU-R BT.601 luma weights: Y' = 0.299 R + 0.587 G + 0.114 B (``channels="gray"``; not rounded).
 BT601 = (0.299, 0.587, 0.114)
-#: MS-SSIM exponents β_1..β_5 of Wang et al. (2003), finest scale first.
+#: MS-SSIM exponents γ_1..γ_5 of Wang et al. (2003), finest scale first.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 _PIXELS_PER_CHUNK = {"cpu": 2**18, "cuda": 2**21}  # frames per chunk = this // (H·W): on a CPU 4 of 256²
 # (cache-friendly), on a GPU 32 of 256² (~0.6 GB of float64 moments)
@@ -113,9 +113,9 @@ def ssim_per_image(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0, 
 def ms_ssim_per_image(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
                       weights: tuple[float, ...] = MS_SSIM_WEIGHTS, border: Border = "crop",
                       **kw: float) -> torch.Tensor:
-    """``MS-SSIM = SSIM_M^{β_M} ∏_{j<M} cs_j^{β_j}`` (Wang et al. 2003), halving the images by 2×2
+    """``MS-SSIM = SSIM_J^{γ_J} ∏_{j<J} cs_j^{γ_j}`` (Wang et al. 2003), halving the images by 2×2
     averaging between scales; each mean term is clamped at 0 first (torchmetrics ``normalize="relu"``).
-    ``cs_j`` and ``SSIM_M`` are means over pixels and channels (torchmetrics' convention for RGB)."""
+    ``cs_j`` and ``SSIM_J`` are means over pixels and channels (torchmetrics' convention for RGB)."""
     terms, r = [], len(gaussian_window(kw.get("sigma", 1.5))) // 2
     for j in range(len(weights)):
         s, cs = ssim_maps(x, y, data_range, border=border, **kw)
@@ -284,8 +284,9 @@ def ms_ssim(reference: Frames, generated: Frames, *, channels: Channels = "rgb",
             batch_size: int | None = None, progress: bool | None = None) -> MetricResult:
     """MS-SSIM of each frame pair (Wang et al. 2003; 5 scales, weights :data:`MS_SSIM_WEIGHTS`), mean over frames.
 
-    Frames must keep at least one full window at the coarsest scale: ``min(H, W) >> (M-1) >= 11``, i.e.
-    176 px for 5 scales. ``border="reflect"`` equals torchmetrics' ``multiscale_structural_similarity_index_measure``.
+    Frames must keep at least one full window at the coarsest scale: ``min(H, W) >> (J-1) >= 11``
+    (``J`` scales), i.e. 176 px for 5 scales.
+    ``border="reflect"`` equals torchmetrics' ``multiscale_structural_similarity_index_measure``.
     """
     from ..runtime import device as pick
 
@@ -302,7 +303,7 @@ def ms_ssim(reference: Frames, generated: Frames, *, channels: Channels = "rgb",
     fn = lambda x, y: ms_ssim_per_image(x, y, data_range, weights, border, sigma=sigma, k1=k1, k2=k2)  # noqa: E731
     per = _per_frame(fn, ref, gen, channels, dtype, dev, batch_size, progress, "MS-SSIM")
     notes = (_SSIM_NOTE.format(sigma=sigma, taps=taps, k1=k1, k2=k2) + f"; {m} scales, 2×2 average pooling, "
-             f"β={weights}; negative terms clamped to 0; mean of per-frame MS-SSIM")
+             f"γ={weights}; negative terms clamped to 0; mean of per-frame MS-SSIM")
     crop = _CROP[border].format(r=taps // 2) + (", at every scale" if border == "crop" else
                                                  "; cs terms over the interior (torchmetrics)")
     card = _card("MS-SSIM", "ms_ssim", channels, data_range, len(per), size, crop, dtype, notes)

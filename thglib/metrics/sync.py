@@ -3,15 +3,16 @@
 Prajwal et al. (Wav2Lip, ACM MM 2020) score a video with SyncNet v2 (Chung & Zisserman, ACCV-W
 2016) through ``evaluation/scores_LSE`` of https://github.com/Rudrabha/Wav2Lip, i.e.
 ``SyncNetInstance_calc_scores.evaluate`` (a copy of ``SyncNetInstance.evaluate`` of
-https://github.com/joonson/syncnet_python). Protocol, with ``v`` a 5-frame video window:
+https://github.com/joonson/syncnet_python). Protocol, with ``t`` a 5-frame video window and
+``j = τ + 15`` the official code's column for shift τ:
 
 1. video at 25 fps, every frame resized to 224×224 (``cv2.resize``, bilinear), BGR 0–255;
    audio 16 kHz mono 16-bit PCM; 13 MFCCs at 100 Hz (``python_speech_features.mfcc``);
-2. ``N = min(T, ⌊n_samples / 640⌋) − 5`` windows: frames ``[v, v+5)`` ↔ MFCC columns ``[4v, 4v+20)``;
-3. ``d[v, j] = ‖f_lip(v) − f_aud(v + j − 15)‖₂`` for ``j = 0..30`` (audio embeddings zero-padded);
-4. ``D̄_j = mean_v d[v, j]``; **LSE-D** ``= min_j D̄_j``; **LSE-C** ``= median_j D̄_j − min_j D̄_j``;
-   offset ``= 15 − argmin_j D̄_j`` (positive: the audio leads the video);
-5. per-window confidence ``median_j D̄_j − d[v, j*]``, smoothed by a 9-tap median filter.
+2. ``N_w = min(T, ⌊n_samples / 640⌋) − 5`` windows: frames ``[t, t+5)`` ↔ MFCC columns ``[4t, 4t+20)``;
+3. ``d[t, j] = ‖φ_lip(t) − φ_aud(t + j − 15)‖₂`` for ``j = 0..30`` (audio embeddings zero-padded);
+4. ``d̄_j = mean_t d[t, j]``; **LSE-D** ``= min_j d̄_j``; **LSE-C** ``= median_j d̄_j − min_j d̄_j``;
+   offset ``= 15 − argmin_j d̄_j`` (positive: the audio leads the video);
+5. per-window confidence ``conf[t] = median_j d̄_j − d[t, j*]``, smoothed by a 9-tap median filter.
 
 The official loop writes every frame as a JPEG with ffmpeg's default MJPEG settings (no
 ``-qscale``; ``-qscale:v 2`` appears only in ``run_pipeline.py``, for the frames it detects and crops
@@ -72,7 +73,7 @@ class SyncInputs:
 
     @property
     def n_windows(self) -> int:
-        """``N = min(T, ⌊n / 640⌋) − 5``: the number of 5-frame windows scored."""
+        """``N_w = min(T, ⌊n / 640⌋) − 5``: the number of 5-frame windows scored."""
         return min(len(self.frames), len(self.pcm) // SAMPLES_PER_FRAME) - 5
 
 
@@ -349,7 +350,7 @@ class FusedSyncNetV2(nn.Module):
 
     @torch.inference_mode()
     def embed_lips(self, crops: np.ndarray, n: int, batch_size: int = 32) -> torch.Tensor:
-        """Embeddings of the ``n`` windows ``crops[v : v + 5]`` of (T, 224, 224, 3) uint8 BGR."""
+        """Embeddings of the ``n`` windows ``crops[t : t + 5]`` of (T, 224, 224, 3) uint8 BGR."""
         x, out = torch.from_numpy(np.ascontiguousarray(crops)), []
         for i in range(0, n, batch_size):
             b = min(batch_size, n - i)
@@ -446,9 +447,10 @@ def load_scorer(name: Literal["syncnet_v2", "syncnet_v2_fill", "thgsynth_expert"
 # ============================================================================ scores
 def offset_distances(video: torch.Tensor, audio: torch.Tensor, vshift: int = VSHIFT,
                      chunk: int = 256) -> torch.Tensor:
-    """``d[v, j] = ‖video[v] − audio[v + j − vshift]‖₂`` for ``j = 0..2·vshift``, shape (N, 2·vshift + 1).
+    """``d[t, j] = ‖video[t] − audio[t + j − vshift]‖₂`` for ``j = τ + vshift = 0..2·vshift``, shape
+    (N_w, 2·vshift + 1).
 
-    Audio embeddings outside ``[0, N)`` are zero vectors and the norm is torch's
+    Audio embeddings outside ``[0, N_w)`` are zero vectors and the norm is torch's
     ``pairwise_distance`` (``‖x − y + 10⁻⁶‖₂``), as in ``calc_pdist`` of syncnet_python.
     """
     padded = nn.functional.pad(audio, (0, 0, vshift, vshift))
@@ -458,11 +460,11 @@ def offset_distances(video: torch.Tensor, audio: torch.Tensor, vshift: int = VSH
 
 
 def lse_from_distances(dists: torch.Tensor, vshift: int = VSHIFT) -> dict[str, Any]:
-    """LSE-D, LSE-C, offset and curves from the (N, 2·vshift + 1) distance table.
+    """LSE-D, LSE-C, offset and curves from the (N_w, 2·vshift + 1) distance table.
 
-    ``mean[j] = mean_v d[v, j]``; ``lse_d = min mean``; ``lse_c = median(mean) − lse_d`` (torch's
+    ``mean[j] = d̄_j = mean_t d[t, j]``; ``lse_d = min mean``; ``lse_c = median(mean) − lse_d`` (torch's
     median: the lower middle value); ``offset = vshift − argmin``; per window
-    ``conf[v] = median(mean) − d[v, argmin]`` and ``conf_smooth = medfilt(conf, 9)``.
+    ``conf[t] = median(mean) − d[t, argmin]`` and ``conf_smooth = medfilt(conf, 9)``.
     """
     from scipy.signal import medfilt
 

@@ -9,9 +9,9 @@ polygon holds only lip-to-lip triangles. For each frame:
 1. rasterise the destination mesh into a triangle-index map (``cv2.fillConvexPoly``), smallest
    triangles first, so that pixels on a shared edge take the larger triangle's map: a near-degenerate
    triangle (closed lips or eyelids) must not extrapolate its steep affine onto its neighbours;
-2. for triangle ``k`` the backward map is the affine ``A_k`` with ``A_k [x_d; y_d; 1] = [x_s; y_s]``
-   at its three vertices, i.e. ``A_k = S_k D_k^{-1}`` (``S_k``, ``D_k``: source and destination
-   vertices as homogeneous columns); evaluate it for every pixel at once (numpy gather);
+2. for triangle ``k`` the backward map is the affine ``A_k`` with ``p^s = A_k (p^d; 1)`` at its
+   three vertices, i.e. ``A_k = P^s_k (P^d_k)⁻¹`` (columns: the source corners ``p^s``, and the
+   destination corners ``p^d`` with a row of ones); evaluate it for every pixel at once (numpy gather);
 3. ``cv2.remap`` the canvas through the map (bilinear) — one resampling for expression *and* pose;
 4. paint the mouth cavity and teeth inside the inner-lip polygon (points 60–67).
 

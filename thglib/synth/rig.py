@@ -1,23 +1,24 @@
 """A 2-D face rig: 68 neutral landmarks moved by mouth, eyelid and head-pose parameters.
 
 Deformations act in a face frame: origin at the midpoint of the eye centres, ``x`` along the eye
-line, ``y`` perpendicular to it (down), unit = inter-ocular distance (IOD). With ``(o, w, r, u)``
-the mouth parameters of :mod:`thglib.synth.visemes` and ``g0`` the neutral inner-lip gap:
+line, ``y`` perpendicular to it (down), unit = inter-ocular distance (IOD). With ``(o, w, r, h)``
+the mouth parameters of :mod:`thglib.synth.visemes` and ``g_0`` the neutral inner-lip gap:
 
 * lips scale horizontally about the mouth centre by ``(1 + w)(1 - k r)`` (``k`` = 0.25 outer,
   0.3 inner lip; the mesh would fold only beyond r ~ 2) and pout by ``0.04 r`` (outer lips move
   away from the midline);
-* the upper lip rises by ``u`` (outer-lip ends by 0.6 u);
+* the upper lip rises by ``h`` (outer-lip ends by 0.6 h);
 * each lower inner-lip point (67, 66, 65) is placed below its upper partner (61, 62, 63) at a gap
   of ``(0.85, 1, 0.85) o``, so the midline gap is exactly ``o`` and ``o = 0`` closes the lips;
   the outer lower lip moves with it (keeping its thickness);
-* with ``drop = max(o - g0, 0)`` the opening beyond the neutral one, the mouth corners move down
+* with ``drop = max(o - g_0, 0)`` the opening beyond the neutral one, the mouth corners move down
   by ``0.35 drop`` and the jaw (points 3–13, tapering from the chin) by ``0.9 drop``;
 * a blink of closure ``c`` moves each upper-lid point (37, 38, 43, 44) and its lower partner
   (41, 40, 47, 46) toward a meeting point 30 % of the way up from the lower lid.
 
-Head pose ``(roll_deg, tx, ty, s)`` is a similarity about the neutral chin (point 8):
-``q = c + s R(roll) (p - c) + IOD * (tx, ty)``, in image axes.
+Head pose ``(ψ, b_x, b_y, ζ)`` (roll, translation in IOD units, scale; parameters ``roll_deg``,
+``tx``, ``ty``, ``scale``) is a similarity about the neutral chin ``p_c`` (point 8), in image axes:
+``p' = p_c + ζ R(ψ) (p − p_c) + d_io (b_x, b_y)ᵀ``.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def expression_landmarks(neutral: np.ndarray, mouth: np.ndarray, eye_closure: np
 
 
 def pose_matrices(pose: np.ndarray, pivot: np.ndarray, iod: float) -> np.ndarray:
-    """``(T, 2, 3)`` similarity matrices of poses ``(roll_deg, tx, ty, scale)`` about ``pivot`` (2,)."""
+    """``(T, 2, 3)`` similarity matrices of poses ``(roll_deg, tx, ty, scale)`` = ``(ψ, b_x, b_y, ζ)``
+    about ``pivot`` ``p_c`` (2,)."""
     pose = np.asarray(pose, dtype=np.float64)
     if pose.ndim != 2 or pose.shape[1] != 4:
         raise BadInputError("pose", f"expected (T, 4), got {pose.shape}")
@@ -108,6 +110,6 @@ def pose_matrices(pose: np.ndarray, pivot: np.ndarray, iod: float) -> np.ndarray
 
 
 def apply_pose(points: np.ndarray, matrices: np.ndarray) -> np.ndarray:
-    """Transform points ``(T, N, 2)`` by per-frame matrices ``(T, 2, 3)``: ``q = A p + b``."""
+    """Transform points ``(T, N, 2)`` by per-frame matrices ``m`` ``(T, 2, 3)``: ``p' = m[:, :2] p + m[:, 2]``."""
     p = np.asarray(points, dtype=np.float64)
     return (p @ matrices[:, :, :2].transpose(0, 2, 1) + matrices[:, None, :, 2]).astype(np.float32)

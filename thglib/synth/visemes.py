@@ -14,13 +14,14 @@ inter-ocular distance (IOD):
 * ``round``: lip rounding/protrusion in [0, 1] (narrows the mouth, pouts the lips);
 * ``raise``: upper-lip raise (IOD).
 
-Coarticulation follows the dominance model of Cohen & Massaro (1993): segment ``s`` (centre
-``c_s``, duration ``d_s``) pulls each parameter toward its target ``T_s`` with dominance
-``D_s(t) = alpha_s * exp(-k_s theta * max(|t - c_s| - d_s / 4, 0))`` and the trajectory is the
-dominance-weighted mean ``F(t) = sum_s D_s(t) T_s / sum_s D_s(t)``. Lip-critical visemes (``PP``,
-``FF``, rounded ``ou``) get a large ``alpha`` (and ``PP``, ``FF`` a fast decay ``k_s > 1``), so a
-/p/ nearly closes the lips even between open vowels without flattening them, whereas tongue
-consonants (``DD``, ``kk``, ``nn``) get a small one and take their neighbours' shape.
+Coarticulation follows the dominance model of Cohen & Massaro (1993): segment ``i`` (centre
+``u_i``, duration ``Δu_i``, in seconds) pulls each parameter toward its target ``F*_i`` (scaled by
+the stress weight ``w_i``) with dominance ``Ω_i(u) = α_i exp(−k_i η max(|u − u_i| − Δu_i/4, 0))``,
+and the trajectory is the dominance-weighted mean ``F(u) = Σ_i Ω_i(u) w_i F*_i / Σ_i Ω_i(u)``.
+Lip-critical visemes (``PP``, ``FF``, rounded ``ou``) get a large ``α_i`` (and ``PP``, ``FF`` a
+fast decay ``k_i > 1``), so a /p/ nearly closes the lips even between open vowels without
+flattening them, whereas tongue consonants (``DD``, ``kk``, ``nn``) get a small one and take their
+neighbours' shape.
 """
 
 from __future__ import annotations
@@ -48,12 +49,12 @@ VISEME_TARGETS: dict[str, tuple[float, float, float, float]] = {
     "RR": (0.08, -0.05, 0.5, 0.02), "aa": (0.30, 0.03, 0.0, 0.03), "E": (0.18, 0.07, 0.0, 0.03),
     "ih": (0.10, 0.10, 0.0, 0.02), "oh": (0.22, -0.07, 0.7, 0.02), "ou": (0.10, -0.12, 1.0, 0.02),
 }
-#: dominance magnitude ``alpha`` of each viseme (how strongly it resists coarticulation)
+#: dominance magnitude ``α_i`` of each viseme (how strongly it resists coarticulation)
 VISEME_DOMINANCE: dict[str, float] = {
     "sil": 1.2, "PP": 8.0, "FF": 4.0, "TH": 0.8, "DD": 0.6, "kk": 0.5, "CH": 1.5, "SS": 1.0,
     "nn": 0.6, "RR": 1.0, "aa": 1.0, "E": 1.0, "ih": 1.0, "oh": 1.2, "ou": 1.5,
 }
-#: decay-rate multiplier of each viseme's dominance (> 1: strong but brief, as a lip closure)
+#: decay-rate multiplier ``k_i`` of each viseme's dominance (> 1: strong but brief, as a lip closure)
 VISEME_SHARPNESS: dict[str, float] = {v: {"PP": 2.0, "FF": 1.5}.get(v, 1.0) for v in VISEME_DOMINANCE}
 #: eSpeak NG English phoneme mnemonics (stress marks removed) to one or two visemes
 PHONEME_VISEMES: dict[str, tuple[str, ...]] = {
@@ -78,7 +79,7 @@ _PAUSE_CHUNK_S = 0.08  # long pauses are split so silence dominates all through 
 
 @dataclass(frozen=True)
 class VisemeSegment:
-    """A viseme spanning ``[start_s, end_s)`` seconds, from ``phoneme``; ``weight`` scales its target."""
+    """A viseme spanning ``[start_s, end_s)`` seconds, from ``phoneme``; ``weight`` ``w_i`` scales its target."""
 
     viseme: str
     start_s: float
@@ -150,8 +151,8 @@ def viseme_segments(phonemes: Sequence[Phoneme]) -> list[VisemeSegment]:
 def coarticulate(segments: Sequence[VisemeSegment], times: np.ndarray, theta: float = 20.0) -> np.ndarray:
     """Mouth parameters ``(len(times), 4)`` at ``times`` (s) by Cohen–Massaro dominance blending.
 
-    ``F(t) = sum_s D_s(t) w_s T_s / sum_s D_s(t)`` with
-    ``D_s(t) = alpha_s exp(-k_s theta max(|t - c_s| - d_s/4, 0))`` (``theta`` in 1/s; larger = crisper).
+    ``F(u) = Σ_i Ω_i(u) w_i F*_i / Σ_i Ω_i(u)`` with ``Ω_i(u) = α_i exp(−k_i η max(|u − u_i| − Δu_i/4, 0))``
+    at ``u`` = ``times``; decay rate η (parameter ``theta``) in 1/s, larger = crisper.
     """
     if not segments:
         raise BadInputError("segments", "is empty", "Pass the viseme_segments of some speech")
@@ -162,7 +163,7 @@ def coarticulate(segments: Sequence[VisemeSegment], times: np.ndarray, theta: fl
     rate = theta * np.array([VISEME_SHARPNESS[s.viseme] for s in segments])
     target = np.array([VISEME_TARGETS[s.viseme] for s in segments]) * np.array([s.weight for s in segments])[:, None]
     tau = np.maximum(np.abs(t - (start + end) / 2) - (end - start) / 4, 0.0)
-    dom = alpha * np.exp(-rate * tau)  # (T, K)
+    dom = alpha * np.exp(-rate * tau)  # Ω: (times, segments)
     return (dom @ target / dom.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
