@@ -248,3 +248,13 @@ def test_no_dead_or_mirror_sources(tables):
         if "paperswithcode.com" in cell:
             assert "archived" in cell, cell
         assert not any(dead in cell for dead in DEAD_SOURCES[1:]), cell
+
+
+def test_metric_and_loss_chapters_exist(tables):
+    """``chapter`` names the book chapter that teaches a metric or loss: a notebook in the TOC."""
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in ("metrics", "losses"):
+        for row, chapter in tables[name][["name", "chapter"]].dropna().itertuples(index=False):
+            assert (ROOT / "notebooks" / f"{chapter}.ipynb").is_file(), (name, row, chapter)
+            assert f"file: notebooks/{chapter}\n" in toc, (name, row, chapter)
+    assert tables["losses"]["chapter"].notna().sum() >= 15 and tables["metrics"]["chapter"].notna().sum() >= 15

@@ -79,7 +79,7 @@ _TAIL = (
     Column("misses", required=True),
     Column("introduced_by"),
     Column("bibkey", pattern=BIBKEY_RE),
-    Column("chapter", pattern=r"[a-z0-9-]+/[a-z0-9-]+"),
+    Column("chapter", pattern=r"[a-z0-9_-]+/[a-z0-9_-]+"),
     Column("source", required=True, urls=True),
 )
 
