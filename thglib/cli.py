@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .lipsync_cli import add_lipsync_parser
 
     add_lipsync_parser(sub)
+    from .pipelines.sadtalker_cli import add_parser as add_sadtalker_parser
+
+    add_sadtalker_parser(sub)
     return p
 
 

@@ -12,7 +12,8 @@ https://github.com/Rudrabha/Wav2Lip (``face_detect``, ``datagen``, ``main``):
    and divided by 255, because ``inference.py`` feeds ``cv2`` frames (:func:`model_inputs`);
 4. batched generator forward (:class:`BatchRunner`, halving the batch on CUDA out-of-memory);
 5. the 96×96 output, truncated to uint8, resized into the box and pasted back (:func:`paste_face`);
-6. H.264 + AAC through :func:`thglib.io.write_video`.
+6. H.264 + AAC through :func:`thglib.pipelines.mux.write_mp4` (an untrained run says so in the MP4's
+   ``comment`` tag).
 
 Frame ``i`` of the output shows source frame ``i mod n`` (a still image: always frame 0), so audio
 longer than the video loops the frames as ``inference.py`` does; a longer video is cut.
@@ -23,17 +24,18 @@ by default (``length="audio"``; ``inference.py`` stops ~3 frames short of the au
 memory; the detector is ``thglib.face`` (S3FD where its weights and a GPU are available, dlib
 offline) and may run every ``detect_every`` frames with landmark tracking in between; box smoothing
 keeps floats until the final truncation (the last 4 boxes may differ by < 1 px).
+
+Reading the inputs, batching, paste-back and muxing are shared with the SadTalker pipeline
+(:mod:`thglib.pipelines`); the names this module exported before (``BatchRunner``, ``paste_face``,
+``IMAGE_SUFFIXES``) are re-exported from there.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import sys
-import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +47,11 @@ from torch import nn
 from .errors import BadInputError, NoFaceError, UntrainedWeightsWarning, WeightsUnavailable
 from .models.fill import FillRecipe, fill_
 from .models.wav2lip import ExpertSyncNet, Wav2Lip
+from .pipelines.batching import BatchRunner
+from .pipelines.media import IMAGE_SUFFIXES, Clock as _Clock, Source as _Source, check_out as _check_out
+from .pipelines.media import frames_for as _frames_for, looped as _looped, open_audio as _open_audio
+from .pipelines.media import open_face as _open_face
+from .pipelines.paste import paste_face
 
 __all__ = [
     "DEFAULT_PADS", "FACE_SIZE", "UNTRAINED_FILL", "IMAGE_SUFFIXES", "BoxTrack", "SyncConfidence",
@@ -58,7 +65,6 @@ EXPERT_T = 5  #: frames per expert-SyncNet window (``syncnet_T``)
 #: Weight fill used when real weights are unavailable and ``allow_untrained=True``: the GAIN and
 #: BIAS of the fixtures ``tests/fixtures/wav2lip_generator.json`` / ``wav2lip_expert_syncnet.json``.
 UNTRAINED_FILL = FillRecipe(gain=1.0, bias=0.1)
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 POLICIES = ("raise", "interpolate", "skip")
 _GENERATOR_NAMES = ("wav2lip_gan", "wav2lip")
 
@@ -287,63 +293,6 @@ def output_faces(pred: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(y.astype(np.uint8)[..., ::-1])
 
 
-def paste_face(frame: np.ndarray, face: np.ndarray, box: Iterable[int]) -> np.ndarray:
-    """A copy of ``frame`` with ``face`` resized (bilinear, ``cv2.resize``) into ``box = (x0, y0, x1, y1)``."""
-    import cv2
-
-    x0, y0, x1, y1 = (int(v) for v in box)
-    if not (0 <= x0 < x1 <= frame.shape[1] and 0 <= y0 < y1 <= frame.shape[0]):
-        raise BadInputError("box", f"{(x0, y0, x1, y1)} is not inside the {frame.shape[1]}x{frame.shape[0]} frame")
-    out = frame.copy()
-    out[y0:y1, x0:x1] = cv2.resize(face, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-    return out
-
-
-# --------------------------------------------------------------------------- batched inference
-def _is_oom(e: BaseException) -> bool:
-    return isinstance(e, torch.cuda.OutOfMemoryError) or (
-        isinstance(e, RuntimeError) and "out of memory" in str(e).lower())
-
-
-class BatchRunner:
-    """Apply ``fn`` to tensors in sub-batches of ``batch_size`` rows, halving it on CUDA out-of-memory.
-
-    The halving is kept for later calls (``inference.py`` does the same for face detection;
-    ``halvings`` counts them).  At batch size 1 the error is re-raised.  Inputs go to ``device``;
-    with ``fp16`` the call runs under ``torch.autocast("cuda", float16)``; outputs come back to
-    the CPU as float32.
-    """
-
-    def __init__(self, fn: Callable[..., torch.Tensor], batch_size: int, device: str = "cpu",
-                 fp16: bool = False) -> None:
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise BadInputError("batch_size", f"expected an int >= 1, got {batch_size!r}")
-        if fp16 and not str(device).startswith("cuda"):
-            raise BadInputError("fp16", "half-precision autocast needs a CUDA device", "Use fp16=False on CPU")
-        self.fn, self.batch_size, self.device, self.fp16 = fn, int(batch_size), str(device), fp16
-        self.halvings = 0
-
-    @torch.no_grad()
-    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
-        out, i, n = [], 0, len(inputs[0])
-        while i < n:
-            bs = self.batch_size
-            try:
-                with torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16):
-                    y = self.fn(*(x[i:i + bs].to(self.device, non_blocking=True) for x in inputs))
-            except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
-                if not _is_oom(e) or bs == 1:
-                    raise
-                self.batch_size, self.halvings = bs // 2, self.halvings + 1
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                print(f"out of memory at batch size {bs}; retrying with {bs // 2}", file=sys.stderr)
-                continue
-            out.append(y.float().cpu())
-            i += bs
-        return torch.cat(out)
-
-
 # --------------------------------------------------------------------------- expert sync confidence
 @dataclass(frozen=True, eq=False)
 class SyncConfidence:
@@ -399,91 +348,6 @@ def expert_sync_confidence(expert: nn.Module, faces: np.ndarray, mels: np.ndarra
     return torch.cat(out).numpy()
 
 
-# --------------------------------------------------------------------------- inputs
-@dataclass
-class _Source:
-    """Frames of a face video, an image file or an array, readable any number of times."""
-
-    name: str
-    n: int
-    fps: float
-    static: bool
-    array: np.ndarray | None = None  # (T, H, W, 3)
-    path: Path | None = None
-
-    def frames(self, limit: int) -> Iterator[np.ndarray]:
-        """The first ``limit`` frames, one at a time."""
-        if self.array is not None:
-            yield from self.array[:limit]
-            return
-        from .io import iter_frames
-
-        k = 0
-        for chunk in iter_frames(self.path, chunk=16):
-            for f in chunk[:limit - k]:
-                yield f
-            k += len(chunk)
-            if k >= limit:
-                return
-
-
-def _read_image(p: Path) -> np.ndarray:
-    from .validate import read_image
-
-    return read_image(p, "face", fix="Pass a JPEG/PNG file, or a video")
-
-
-def _open_face(face: str | os.PathLike | np.ndarray, fps: float) -> _Source:
-    """Image path, video path, ``(H, W, 3)`` image or ``(T, H, W, 3)`` frames → :class:`_Source`."""
-    if not isinstance(face, (np.ndarray, str, os.PathLike)):
-        raise BadInputError("face", f"is {type(face).__name__}", "Pass a video or image path, or RGB frames")
-    if isinstance(face, np.ndarray):
-        a = face[None] if face.ndim == 3 else face
-        if a.ndim != 4 or a.shape[-1] != 3 or a.dtype != np.uint8 or len(a) == 0:
-            raise BadInputError("face", f"expected (H, W, 3) or (T, H, W, 3) uint8 RGB, got {face.shape} {face.dtype}")
-        return _Source("face array", len(a), fps, len(a) == 1, array=a)
-    p = Path(face).expanduser()
-    if p.suffix.lower() in IMAGE_SUFFIXES:
-        return _Source(str(p), 1, fps, True, array=_read_image(p)[None])
-    from .io import probe, read_video
-
-    info = probe(p)  # MediaError for missing / unreadable / audio-only files
-    if info.is_vfr or not info.n_frames_exact:  # decode once at a constant rate, count exactly
-        clip = read_video(p, vfr="resample", audio=False)
-        return _Source(str(p), clip.n_frames, clip.fps, clip.n_frames == 1, array=clip.frames)
-    return _Source(str(p), info.n_frames, info.fps, info.n_frames == 1, path=info.path)
-
-
-def _open_audio(audio: Any) -> tuple[np.ndarray, int, np.ndarray]:
-    """``(samples for muxing, their rate, mono 16 kHz float32)`` from a path, ``(array, sr)`` or ``Speech``."""
-    from .io import load_audio, resample, to_float32, to_mono
-
-    if isinstance(audio, (str, os.PathLike)):
-        x, sr = load_audio(audio, sr=None, mono=False)
-        what = f"'{audio}'"
-    elif hasattr(audio, "audio") and hasattr(audio, "sample_rate"):
-        x, sr, what = to_float32(np.asarray(audio.audio), "audio"), int(audio.sample_rate), "audio"
-    elif isinstance(audio, tuple) and len(audio) == 2:
-        x, sr, what = to_float32(np.asarray(audio[0]), "audio"), audio[1], "audio"
-    else:
-        raise BadInputError("audio", f"got {type(audio).__name__}",
-                            "Pass a file path, an (samples, sample_rate) tuple or a thglib.tts.Speech")
-    from .validate import peak_limited, sample_rate
-
-    sr = sample_rate(sr, "audio sample rate", fix="Pass (samples, sample_rate) with the rate in Hz, e.g. 16000")
-    if x.ndim not in (1, 2) or x.shape[0] == 0:
-        raise BadInputError(what, f"is empty or mis-shaped ({x.shape})", "Pass at least 0.2 s of speech")
-    x = peak_limited(x, what, stacklevel=4)  # AAC keeps peaks above full scale: clip them, loudly
-    mono = resample(to_mono(x) if x.ndim == 2 else x, int(sr), 16000)
-    if len(mono) < 3000:  # 16 mel columns of hop 200 need 15·200 samples: 0.19 s
-        raise BadInputError(what, f"is {len(mono) / 16000:.3f} s long", "Wav2Lip needs at least 0.2 s of audio")
-    peak = float(np.max(np.abs(mono)))
-    if not np.isfinite(peak) or peak < 1e-4:
-        raise BadInputError(what, f"is silent or invalid (peak amplitude {peak:.2g})",
-                            "Pass speech: a silent track gives a closed, frozen mouth")
-    return x, int(sr), mono.astype(np.float32)
-
-
 # --------------------------------------------------------------------------- pipeline
 @dataclass(frozen=True, eq=False)
 class LipSyncResult:
@@ -533,53 +397,6 @@ class LipSyncResult:
         return "\n".join(lines)
 
 
-class _Clock:
-    """Wall time per stage: ``with clock("mel"): ...``; ``clock.exclusive(stage)`` leaves out the
-    time that nested stages (e.g. ``decode`` inside ``detect``) charge meanwhile."""
-
-    def __init__(self) -> None:
-        self.t: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.t[stage] = self.t.get(stage, 0.0) + time.perf_counter() - t0
-
-    @contextmanager
-    def exclusive(self, stage: str) -> Iterator[None]:
-        t0, before = time.perf_counter(), sum(self.t.values())
-        try:
-            yield
-        finally:
-            inner = sum(self.t.values()) - before
-            self.t[stage] = self.t.get(stage, 0.0) + time.perf_counter() - t0 - inner
-
-    def timed(self, stage: str, it: Iterable[Any]) -> Iterator[Any]:
-        """Re-yield ``it``, charging the time spent producing each item to ``stage``."""
-        it = iter(it)
-        while True:
-            with self(stage):
-                item = next(it, _DONE)
-            if item is _DONE:
-                return
-            yield item
-
-
-_DONE = object()
-
-
-def _looped(src: _Source, n_used: int, n_out: int) -> Iterator[np.ndarray]:
-    """Output-order frames: source frame ``i mod n_used`` for ``i < n_out``."""
-    done = 0
-    while done < n_out:
-        for f in src.frames(min(n_used, n_out - done)):
-            yield f
-            done += 1
-
-
 def _render(src: _Source, track: BoxTrack, mels: torch.Tensor, runner: BatchRunner, clock: _Clock,
             skip: set[int], keep: dict[str, list[np.ndarray]], progress: bool) -> Iterator[np.ndarray]:
     """Yield the output frames: crop → 6-channel input → generator → uint8 → paste back."""
@@ -608,26 +425,6 @@ def _render(src: _Source, track: BoxTrack, mels: torch.Tensor, runner: BatchRunn
             yield from out
 
 
-def _frames_for(n_samples: int, fps: float) -> int:
-    """Video frames covering ``n_samples`` of 16 kHz audio: ``floor(duration · fps + 1/2)``, at least 1."""
-    return max(1, int(n_samples / 16000 * fps + 0.5))
-
-
-def _check_out(out: str | os.PathLike, overwrite: bool, inputs: tuple[Any, ...]) -> Path:
-    """The output path, refused early if it exists (without ``overwrite``) or is one of the inputs."""
-    from .validate import output_file
-
-    if not isinstance(out, (str, os.PathLike)):
-        raise BadInputError("out", f"is {type(out).__name__}", "Pass the output .mp4 path")
-    p = Path(out).expanduser()
-    if p.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
-        raise BadInputError("out", f"'{p}' is not a video path", "Use a .mp4 file name")
-    for x in inputs:
-        if isinstance(x, (str, os.PathLike)) and Path(x).expanduser().resolve() == p.resolve():
-            raise BadInputError(f"'{p}'", "is also an input of this call", "Write the result to a new path")
-    return output_file(p, "out", overwrite=overwrite)
-
-
 def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.PathLike, *,
             weights: Weights = "wav2lip_gan", allow_untrained: bool = False, device: str = "auto",
             fp16: bool = False, batch_size: int | None = None, fps: float = 25.0,
@@ -646,7 +443,7 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     docstring for the steps and :func:`face_boxes` for ``pads``/``detector``/``detect_every``/``policy``.
     """
     from .audio import wav2lip_mel_windows, wav2lip_melspectrogram
-    from .io import write_video
+    from .pipelines.mux import write_mp4
     from .runtime import device as pick_device
 
     from .validate import count, frame_rate
@@ -682,8 +479,8 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     keep: dict[str, list[np.ndarray]] = {"in": [], "out": []} if keep_crops else {"out": []}
     skip = set(track.missing) if policy == "skip" else set()
     with clock.exclusive("encode"):
-        write_video(dst, _render(src, track, mels, runner, clock, skip, keep, progress), src.fps, audio=wav,
-                    sample_rate=sr, overwrite=overwrite)
+        write_mp4(dst, _render(src, track, mels, runner, clock, skip, keep, progress), src.fps, audio=wav,
+                  sample_rate=sr, overwrite=overwrite, comment=caveat)
     faces_out = np.concatenate(keep["out"])
     score, caveats = None, [caveat] if caveat else []
     if sync:

@@ -246,6 +246,67 @@ REGISTRY: tuple[ModelCard, ...] = (
         notes="ImageNet VGG19 behind the perceptual losses (FOMM, PC-AVS, vid2vid). Only the SHA-256 prefix "
               "in the file name (dcbb9e9d, torch.hub convention) is pinned; the full digest is not recorded yet.",
     ),
+    # SadTalker (OpenTalker/SadTalker scripts/download_models.sh, release v0.0.2-rc). No checksum or byte
+    # size is published anywhere (repository, README, release notes), so only the format is checked;
+    # record the SHA-256 printed by notebooks/demos/sadtalker.ipynb in Colab here once a copy is verified.
+    ModelCard(
+        name="sadtalker_256", filename="SadTalker_V0.0.2_256.safetensors",
+        urls=("https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc/SadTalker_V0.0.2_256.safetensors",),
+        sha256=None, size=None,
+        licence="the OpenTalker/SadTalker repository's licence (MIT in its 2023 versions: check the current "
+                "LICENSE); no separate terms for the weights",
+        paper="SadTalker: Learning Realistic 3D Motion Coefficients for Stylized Audio-Driven Single Image Talking "
+              "Face Animation", arxiv="2211.12194",
+        used_by=("thglib.pipelines.sadtalker.load_models",),
+        source="OpenTalker/SadTalker scripts/download_models.sh (release v0.0.2-rc)",
+        manual="Mirrors without a pinned hash (used only by hand, with path=): the README's Google Drive / Baidu "
+               "links and the Hugging Face repository vinthony/SadTalker-V002rc (checkpoints/).",
+        notes="One safetensors file, five networks by key prefix (kp_extractor, generator, audio2exp, audio2pose, "
+              "face_3drecon; 1305 keys, ~725 MB of float32) for the 256x256 renderer. No size or hash is published: "
+              "the safetensors header is checked.",
+    ),
+    ModelCard(
+        name="sadtalker_512", filename="SadTalker_V0.0.2_512.safetensors",
+        urls=("https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc/SadTalker_V0.0.2_512.safetensors",),
+        sha256=None, size=None,
+        licence="the OpenTalker/SadTalker repository's licence (MIT in its 2023 versions: check the current "
+                "LICENSE); no separate terms for the weights",
+        paper="SadTalker: Learning Realistic 3D Motion Coefficients for Stylized Audio-Driven Single Image Talking "
+              "Face Animation", arxiv="2211.12194",
+        used_by=("thglib.pipelines.sadtalker.load_models",),
+        source="OpenTalker/SadTalker scripts/download_models.sh (release v0.0.2-rc)",
+        manual="Mirrors without a pinned hash (used only by hand, with path=): the Hugging Face repository "
+               "vinthony/SadTalker-V002rc (checkpoints/).",
+        notes="The same five networks and keys as sadtalker_256, trained for the 512x512 renderer (--size 512).",
+    ),
+    ModelCard(
+        name="sadtalker_mapping_crop", filename="mapping_00229-model.pth.tar",
+        urls=("https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc/mapping_00229-model.pth.tar",),
+        sha256=None, size=None,
+        licence="the OpenTalker/SadTalker repository's licence (MIT in its 2023 versions: check the current "
+                "LICENSE); no separate terms for the weights",
+        paper="SadTalker: Learning Realistic 3D Motion Coefficients for Stylized Audio-Driven Single Image Talking "
+              "Face Animation", arxiv="2211.12194",
+        used_by=("thglib.pipelines.sadtalker.load_models", "thglib.models.sadtalker.load_mapping"),
+        source="OpenTalker/SadTalker scripts/download_models.sh (release v0.0.2-rc)",
+        manual="Also in the Hugging Face repository vinthony/SadTalker-V002rc (checkpoints/), unpinned.",
+        notes="MappingNet for the crop modes (70 coefficients; src/config/facerender.yaml); checkpoint dict "
+              "{'mapping': state_dict, 'epoch': ...}.",
+    ),
+    ModelCard(
+        name="sadtalker_mapping_full", filename="mapping_00109-model.pth.tar",
+        urls=("https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc/mapping_00109-model.pth.tar",),
+        sha256=None, size=None,
+        licence="the OpenTalker/SadTalker repository's licence (MIT in its 2023 versions: check the current "
+                "LICENSE); no separate terms for the weights",
+        paper="SadTalker: Learning Realistic 3D Motion Coefficients for Stylized Audio-Driven Single Image Talking "
+              "Face Animation", arxiv="2211.12194",
+        used_by=("thglib.pipelines.sadtalker.load_models", "thglib.models.sadtalker.load_mapping"),
+        source="OpenTalker/SadTalker scripts/download_models.sh (release v0.0.2-rc)",
+        manual="Also in the Hugging Face repository vinthony/SadTalker-V002rc (checkpoints/), unpinned.",
+        notes="MappingNet for the full / still modes (73 coefficients: + the crop's scale and shift; "
+              "src/config/facerender_still.yaml); checkpoint dict {'mapping': state_dict, 'epoch': ...}.",
+    ),
 )
 
 _BY_NAME: dict[str, ModelCard] = {c.name: c for c in REGISTRY}
@@ -436,15 +497,33 @@ def _code_problem(path: Path) -> str | None:
     return problem
 
 
+def _safetensors_problem(head: bytes, size: int) -> str | None:
+    """Why a file is not a safetensors file (8-byte little-endian header length, then a JSON header), or None."""
+    n = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
+    if len(head) >= 9 and 2 <= n <= size - 8 and head[8:9] == b"{":
+        return None
+    if not head.startswith(_MAGIC["torch.save"]):
+        what = _not_a_checkpoint(head)
+        if what.startswith("it does not start like"):
+            what = f"it does not start like a safetensors file (header length, then JSON); first bytes {head[:9]!r}"
+        return what
+    return "it is a torch.save checkpoint, not a safetensors file"
+
+
 def _problem(path: Path, c: ModelCard) -> str | None:
     """Why ``path`` is not a valid copy of ``c``'s file, or ``None`` when it is: size and SHA-256
     where the registry pins them, and always the file format (torch.save zip or pickle, or zip);
     a checkpoint whose full SHA-256 is not pinned is also scanned for code (:func:`_code_problem`)."""
     size = path.stat().st_size
-    kind = "zip" if c.filename.endswith(".zip") else "torch.save"
+    kind = "zip" if c.filename.endswith(".zip") else "safetensors" if c.filename.endswith(".safetensors") \
+        else "torch.save"
     with path.open("rb") as f:
         head = f.read(64)
-    if not head.startswith(_MAGIC[kind]):
+    if kind == "safetensors":
+        bad = _safetensors_problem(head, size)
+        if bad:
+            return bad + (f" ({size} bytes)" if c.size is None or size == c.size else f" ({size} bytes, expected {c.size})")
+    elif not head.startswith(_MAGIC[kind]):
         what = _not_a_checkpoint(head) if kind == "torch.save" else f"it does not start like a zip file " \
             f"(first bytes {head[:4]!r})"
         return what + (f" ({size} bytes)" if c.size is None or size == c.size else f" ({size} bytes, expected {c.size})")
