@@ -50,7 +50,7 @@ from .models.wav2lip import ExpertSyncNet, Wav2Lip
 from .pipelines.batching import BatchRunner
 from .pipelines.media import IMAGE_SUFFIXES, Clock as _Clock, Source as _Source, check_out as _check_out
 from .pipelines.media import frames_for as _frames_for, looped as _looped, open_audio as _open_audio
-from .pipelines.media import open_face as _open_face
+from .pipelines.media import StageTimings, open_face as _open_face
 from .pipelines.paste import paste_face
 
 __all__ = [
@@ -350,7 +350,7 @@ def expert_sync_confidence(expert: nn.Module, faces: np.ndarray, mels: np.ndarra
 
 # --------------------------------------------------------------------------- pipeline
 @dataclass(frozen=True, eq=False)
-class LipSyncResult:
+class LipSyncResult(StageTimings):
     """What :func:`lipsync` did: the output file, per-stage timings, boxes, weights and caveats.
 
     ``frame_index[i]`` is the source frame shown in output frame ``i``; ``boxes.boxes[j]`` the crop
@@ -374,15 +374,6 @@ class LipSyncResult:
     crops_in: np.ndarray | None = None  #: (N, 96, 96, 3) RGB crops fed to the generator (keep_crops)
     crops_out: np.ndarray | None = None  #: (N, 96, 96, 3) RGB generator outputs (keep_crops)
     skipped: tuple[int, ...] = field(default_factory=tuple)  #: source frames left untouched (policy "skip")
-
-    @property
-    def total_s(self) -> float:
-        return float(sum(self.timings.values()))
-
-    @property
-    def frames_per_s(self) -> float:
-        """Output frames per second of wall time, all stages included."""
-        return self.n_frames / self.total_s if self.total_s > 0 else math.nan
 
     def summary(self) -> str:
         """Human-readable report: output, frames, weights, device, detector, stage timings, expert sync, caveat."""

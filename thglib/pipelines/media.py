@@ -184,6 +184,23 @@ class Clock:
 _DONE = object()
 
 
+class StageTimings:
+    """Mixin of the pipelines' result classes: ``n_frames`` and ``timings`` (a :class:`Clock`'s
+    seconds per stage) give the totals."""
+
+    n_frames: int
+    timings: dict[str, float]
+
+    @property
+    def total_s(self) -> float:
+        return float(sum(self.timings.values()))
+
+    @property
+    def frames_per_s(self) -> float:
+        """Output frames per second of wall time, all stages included."""
+        return self.n_frames / self.total_s if self.total_s > 0 else float("nan")
+
+
 def looped(src: Source, n_used: int, n_out: int) -> Iterator[np.ndarray]:
     """Output-order frames: source frame ``i mod n_used`` for ``i < n_out``."""
     done = 0

@@ -42,7 +42,6 @@ upstream; it would add a 330 MB download and a second network per frame).
 from __future__ import annotations
 
 import copy
-import math
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -57,6 +56,7 @@ from torch import nn
 from ..errors import BadInputError, MediaError, NoFaceError, UntrainedWeightsWarning, WeightsUnavailable
 from ..models.fill import FillRecipe, fill_
 from .faces import SEVERAL, FaceFit
+from .media import StageTimings
 from .sadtalker_crop import CropGeometry
 
 __all__ = [
@@ -685,7 +685,7 @@ def _pad_even(img: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- the whole pipeline
 @dataclass(frozen=True, eq=False)
-class SadTalkerResult:
+class SadTalkerResult(StageTimings):
     """What :func:`animate` did: the output file, every stage's result, timings, weights and caveats."""
 
     output: Path
@@ -710,15 +710,6 @@ class SadTalkerResult:
     mel_windows: np.ndarray
     caveat: str | None = None
     notes: tuple[str, ...] = ()
-
-    @property
-    def total_s(self) -> float:
-        return float(sum(self.timings.values()))
-
-    @property
-    def frames_per_s(self) -> float:
-        """Output frames per second of wall time, all stages included."""
-        return self.n_frames / self.total_s if self.total_s > 0 else math.nan
 
     def summary(self) -> str:
         """Human-readable report: output, frames, mode, weights, device, face backends, timings, notes, caveat."""
