@@ -67,6 +67,7 @@ EXPERT_T = 5  #: frames per expert-SyncNet window (``syncnet_T``)
 UNTRAINED_FILL = FillRecipe(gain=1.0, bias=0.1)
 POLICIES = ("raise", "interpolate", "skip")
 _GENERATOR_NAMES = ("wav2lip_gan", "wav2lip")
+MINI = "mini"  #: ``weights=`` / ``expert_weights=`` name of the mini model that ships with thglib
 
 Weights = str | os.PathLike | nn.Module
 
@@ -103,22 +104,38 @@ def _load_net(cls: type[nn.Module], names: tuple[str, ...], weights: Weights, wh
     return model.to(device), f"{what}: weights {src}", None
 
 
+def _load_mini(kind: str, device: str) -> tuple[nn.Module, str, None]:
+    """The shipped mini model (:mod:`thglib.models.mini_lipsync`): the ``wav2lip_recipe`` generator
+    of seed 0, or the expert it was trained against."""
+    from .models.mini_lipsync import MINI_LABEL, load_mini, mini_checkpoint
+
+    path = mini_checkpoint("wav2lip_recipe_s0" if kind == "generator" else "expert")
+    what = "generator" if kind == "generator" else "lip-sync expert"
+    return load_mini(path, kind, device), f"{what}: {MINI_LABEL} ({path.name})", None
+
+
 def load_generator(weights: Weights = "wav2lip_gan", *, device: str = "cpu",
                    allow_untrained: bool = False) -> tuple[nn.Module, str, str | None]:
     """The Wav2Lip generator as ``(model, description, caveat)``.
 
     ``weights``: ``"wav2lip_gan"`` / ``"wav2lip"`` (registry, fetched and hash-checked by
-    :func:`thglib.weights.fetch`), a checkpoint path, or a ready module.  When the registry file
+    :func:`thglib.weights.fetch`), ``"mini"`` (the mini model trained on THG-Synth that ships with
+    thglib, :mod:`thglib.models.mini_lipsync`), a checkpoint path, or a ready module.  When the registry file
     cannot be had, :class:`~thglib.errors.WeightsUnavailable` is raised — unless
     ``allow_untrained=True``, which substitutes the deterministic :data:`UNTRAINED_FILL`, prints a
     loud warning and returns it as ``caveat``.
     """
+    if isinstance(weights, str) and weights == MINI:
+        return _load_mini("generator", device)
     return _load_net(Wav2Lip, _GENERATOR_NAMES, weights, "Wav2Lip generator", device, allow_untrained)
 
 
 def load_expert(weights: Weights = "wav2lip_expert", *, device: str = "cpu",
                 allow_untrained: bool = False) -> tuple[nn.Module, str, str | None]:
-    """The frozen lip-sync expert (``SyncNet_color``), same contract as :func:`load_generator`."""
+    """The frozen lip-sync expert (``SyncNet_color``), same contract as :func:`load_generator`
+    (``"mini"``: the mini model's expert)."""
+    if isinstance(weights, str) and weights == MINI:
+        return _load_mini("expert", device)
     return _load_net(ExpertSyncNet, ("wav2lip_expert",), weights, "expert SyncNet", device, allow_untrained)
 
 
@@ -471,7 +488,8 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     skip = set(track.missing) if policy == "skip" else set()
     with clock.exclusive("encode"):
         write_mp4(dst, _render(src, track, mels, runner, clock, skip, keep, progress), src.fps, audio=wav,
-                  sample_rate=sr, overwrite=overwrite, comment=caveat)
+                  sample_rate=sr, overwrite=overwrite,
+                  comment=caveat or (desc if isinstance(weights, str) and weights == MINI else None))
     faces_out = np.concatenate(keep["out"])
     score, caveats = None, [caveat] if caveat else []
     if sync:

@@ -4,6 +4,11 @@
     thg lipsync --face portrait.jpg --audio hello.wav --out hello.mp4 --weights wav2lip
     thg lipsync --face clip.mp4 --audio a.wav --out o.mp4 --weights ~/ckpt/wav2lip_gan.pth --device cuda --fp16
     thg lipsync --face clip.mp4 --audio a.wav --out o.mp4 --detect-every 5 --policy interpolate
+    thg lipsync --face portrait.jpg --audio hello.wav --out mini.mp4 --model mini   # offline, small
+
+``--model mini`` runs the small model of the training chapter (trained on THG-Synth faces only, in
+minutes on a CPU; labelled as such in the summary and the MP4's comment tag), for when the
+official weights cannot be downloaded.
 
 Weights come from ``thg weights fetch wav2lip_gan`` (or ``--weights PATH``).  Without them the
 command stops with the download instructions, unless ``--allow-untrained`` is given: then a
@@ -28,6 +33,9 @@ def add_lipsync_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--audio", required=True, help="speech: any audio or video file ffmpeg reads")
     p.add_argument("--out", required=True, help="output .mp4 (never replaced without --overwrite)")
     p.add_argument("--weights", default="wav2lip_gan", help="wav2lip_gan (default), wav2lip, or a .pth path")
+    p.add_argument("--model", choices=["wav2lip", "mini"], default="wav2lip",
+                   help="mini: the small model trained on THG-Synth that ships with thglib (offline; sets "
+                        "--weights mini and, unless given, --expert-weights mini)")
     p.add_argument("--allow-untrained", action="store_true",
                    help="run with an untrained deterministic fill when the weights are unavailable")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
@@ -48,7 +56,8 @@ def add_lipsync_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--length", default="audio", choices=["audio", "wav2lip"],
                    help="output frames: cover the audio (default) or inference.py's count")
     p.add_argument("--no-sync", action="store_true", help="skip the expert SyncNet confidence")
-    p.add_argument("--expert-weights", default="wav2lip_expert", help="expert SyncNet weights (name or path)")
+    p.add_argument("--expert-weights", default=None,
+                   help="expert SyncNet weights (name or path; default wav2lip_expert, or mini with --model mini)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run, cli_flags=CLI_FLAGS)
@@ -72,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():  # the caveat is printed once below, as one line
         warnings.simplefilter("ignore", UntrainedWeightsWarning)
-        result = lipsync(args.face, args.audio, args.out, weights=args.weights, allow_untrained=args.allow_untrained,
+        mini = args.model == "mini"
+        expert = args.expert_weights or ("mini" if mini else "wav2lip_expert")
+        result = lipsync(args.face, args.audio, args.out, weights="mini" if mini else args.weights, allow_untrained=args.allow_untrained,
                          device=args.device, fp16=args.fp16, batch_size=args.batch_size, fps=args.fps,
                          pads=tuple(args.pads), detector=args.detector, detect_every=args.detect_every,
                          policy=args.policy, smooth_window=args.smooth, length=args.length,
-                         sync=not args.no_sync, expert_weights=args.expert_weights, overwrite=args.overwrite,
+                         sync=not args.no_sync, expert_weights=expert, overwrite=args.overwrite,
                          progress=not args.quiet)
     print(result.summary())
     if result.caveat:
