@@ -6,7 +6,7 @@
 
 1. THG-Synth splits (:data:`thglib.train.data.SPLITS`: 48 training clips of two portraits, 8 clips of
    held-out sentences, 4 clips of a held-out real face), cached in ``$THG_HOME/mini_lipsync``.
-2. The lip-sync expert (:func:`thglib.train.expert.train_expert`) → ``data/models/mini_lipsync_expert.pt``
+2. The lip-sync expert (:func:`thglib.train.expert.train_expert`) → ``data/models/mini_lipsync_expert.safetensors``
    (skipped when present, unless ``--retrain-expert``).
 3. Every configuration of :data:`thglib.train.loop.CONFIGS` × ``--seeds``, same data and budget →
    ``data/mini_lipsync/logs/<config>_s<seed>.csv``; seed 0's generators → ``data/models/``.
@@ -59,7 +59,7 @@ def collect(work: Path) -> None:
         (DATA / "logs").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(run / "log.csv", DATA / "logs" / f"{run.name}.csv")
         if seed == "0":
-            shutil.copyfile(run / f"mini_lipsync_{run.name}.pt", MODELS / f"mini_lipsync_{run.name}.pt")
+            shutil.copyfile(run / f"mini_lipsync_{run.name}.safetensors", MODELS / f"mini_lipsync_{run.name}.safetensors")
         with open(m, newline="") as f:
             rows += list(csv.DictReader(f))
     if rows:
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     heldout = make_split("heldout", processes=args.processes) + make_split("heldout_identity", processes=args.processes)
     print(f"data: {len(train_clips)} training clips, {len(heldout)} held-out ({time.time() - t_all:.0f} s)", flush=True)
 
-    expert_file = MODELS / "mini_lipsync_expert.pt"
+    expert_file = MODELS / "mini_lipsync_expert.safetensors"
     if args.retrain_expert or not expert_file.is_file():
         t = time.time()
         expert, log = train_expert(train_clips, steps=args.expert_steps, batch=32, heldout=heldout[:8], log_every=100)
@@ -109,14 +109,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if args.collect_only:
                 continue
-            t = time.time()
             res = train(cfg, train_clips, expert, work, resume=True)
-            secs = res.log[-1]["seconds"]
+            secs, t = res.log[-1]["seconds"], time.time()
             gen = load_mini(res.weights, "generator")                  # score what ships (float16 round trip)
             rows = [{"config": name, "seed": seed, "train_seconds": round(secs, 1), **r}
                     for r in evaluate(gen, heldout, expert)]
             _write_csv(work / "metrics.csv", rows)
-            print(f"{name} seed {seed}: {cfg.steps} steps in {secs:.0f} s, evaluated in {time.time() - t - secs:.0f} s",
+            print(f"{name} seed {seed}: {cfg.steps} steps in {secs:.0f} s, evaluated in {time.time() - t:.0f} s",
                   flush=True)
     collect(args.work)
     print(f"all done in {time.time() - t_all:.0f} s")

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .pipelines.sadtalker_cli import add_parser as add_sadtalker_parser
 
     add_sadtalker_parser(sub)
+    from .train.cli import add_parser as add_train_parser
+
+    add_train_parser(sub)
     return p
 
 

@@ -21,6 +21,7 @@ eSpeak NG speech); every output of them is labelled :data:`MINI_LABEL`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -30,7 +31,7 @@ from torch import nn
 from ..errors import BadInputError
 
 __all__ = ["MINI_SIZE", "MINI_LABEL", "MiniLipSync", "MiniDiscriminator", "MiniSyncExpert",
-           "mini_checkpoint", "load_mini", "save_half"]
+           "mini_checkpoint", "checkpoint_metadata", "load_mini", "save_half"]
 
 MINI_SIZE = 64  #: the face resolution the mini networks work at
 MINI_LABEL = "mini Wav2Lip (thg-book, trained on THG-Synth only; not Wav2Lip)"
@@ -179,54 +180,83 @@ class MiniSyncExpert(nn.Module):
 
 
 def mini_checkpoint(name: str) -> Path:
-    """The shipped ``data/models/mini_lipsync_<name>.pt``, else :func:`thglib.weights.fetch`."""
+    """The shipped ``data/models/mini_lipsync_<name>.safetensors``, else :func:`thglib.weights.fetch`."""
     from ..weights import fetch
 
-    p = _REPO_MODELS / f"mini_lipsync_{name}.pt"
+    p = _REPO_MODELS / f"mini_lipsync_{name}.safetensors"
     return p if p.is_file() else fetch(f"mini_lipsync_{name}")
 
 
+def _read(p: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """``(state_dict of kind, metadata)`` from a ``.safetensors`` file or a torch checkpoint dict."""
+    if p.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(p), framework="pt") as f:
+            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+            sd = {k[len(kind) + 1:]: f.get_tensor(k) for k in f.keys() if k.startswith(kind + ".")}
+        return sd, meta
+    ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict):
+        return {}, {}
+    return ckpt.get(kind, {}), {k: v for k, v in ckpt.items() if not isinstance(v, dict) or k.endswith(("_args", "config"))}
+
+
+def checkpoint_metadata(path: str | Path) -> dict:
+    """The metadata a :func:`save_half` file carries (e.g. ``train_config``, ``generator_args``)."""
+    return _read(Path(path).expanduser(), "")[1]
+
+
 def load_mini(path: str | Path, kind: str = "generator", device: str = "cpu") -> nn.Module:
-    """A mini network from a checkpoint written by :func:`save_half` (or a training checkpoint).
+    """A mini network from a file written by :func:`save_half` (or a training checkpoint ``last.pt``).
 
     ``kind``: ``"generator"``, ``"discriminator"`` or ``"expert"``; the file stores its own
-    constructor arguments (``config``), so a model trained without the reference frame loads as such.
+    constructor arguments, so a model trained without the reference frame loads as such.
     """
     classes = {"generator": MiniLipSync, "discriminator": MiniDiscriminator, "expert": MiniSyncExpert}
     if kind not in classes:
         raise BadInputError("kind", f"unknown {kind!r}", f"Use one of {sorted(classes)}")
     p = Path(path).expanduser()
     if not p.is_file():
-        raise BadInputError("path", f"'{p}' is not a file", "Pass a .pt written by thg train or "
+        raise BadInputError("path", f"'{p}' is not a file", "Pass a .safetensors written by thg train or "
                             "scripts/train_mini_lipsync.py")
-    ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or kind not in ckpt:
+    sd, meta = _read(p, kind)
+    if not sd:
         raise BadInputError(f"checkpoint '{p}'", f"holds no {kind!r} state_dict", "Pass a mini_lipsync checkpoint")
-    model = classes[kind](**ckpt.get(f"{kind}_args", {}))
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in ckpt[kind].items()}
+    args = meta.get(f"{kind}_args") or (
+        {"width": meta["config"]["width"], "use_reference": meta["config"]["use_reference"]}
+        if kind == "generator" and isinstance(meta.get("config"), dict) else {})
+    model = classes[kind](**args)
     try:
-        model.load_state_dict(sd)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
     except RuntimeError as e:
         raise BadInputError(f"checkpoint '{p}'", f"does not fit {type(model).__name__}: {e}",
                             "Use a checkpoint made by this version of thglib") from None
     return model.to(device).eval()
 
 
-def save_half(path: str | Path, **models: nn.Module | dict) -> Path:
-    """Write ``{kind: float16 state_dict, kind_args: {...}}`` atomically; values may be modules or dicts."""
+def save_half(path: str | Path, **items: nn.Module | dict) -> Path:
+    """Write modules as float16 tensors ``<kind>.<key>`` and dicts as JSON metadata, in one
+    ``.safetensors`` file (atomically); a :class:`MiniLipSync` also records its constructor arguments."""
+    from safetensors.torch import save_file
+
     from ..io.video import atomic_output
 
-    out: dict = {}
-    for kind, m in models.items():
-        if isinstance(m, nn.Module):
-            out[kind] = {k: v.half() if v.is_floating_point() else v for k, v in m.state_dict().items()}
-            if isinstance(m, MiniLipSync):
-                out[f"{kind}_args"] = {"width": m.face[1][0][0].out_channels,
-                                       "use_reference": m.use_reference}
-        else:
-            out[kind] = m
     p = Path(path)
+    if p.suffix != ".safetensors":
+        raise BadInputError("path", f"'{p}' does not end in .safetensors", "Name the file *.safetensors")
+    tensors: dict[str, torch.Tensor] = {}
+    meta: dict[str, str] = {}
+    for kind, m in items.items():
+        if isinstance(m, nn.Module):
+            for k, v in m.state_dict().items():
+                tensors[f"{kind}.{k}"] = (v.half() if v.is_floating_point() else v).contiguous()
+            if isinstance(m, MiniLipSync):
+                meta[f"{kind}_args"] = json.dumps({"width": m.face[1][0][0].out_channels,
+                                                   "use_reference": m.use_reference})
+        else:
+            meta[kind] = json.dumps(m)
     p.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(p, overwrite=True) as tmp:
-        torch.save(out, tmp)
+        save_file(tensors, str(tmp), metadata=meta)
     return p

@@ -1,13 +1,13 @@
 """The ``thg train`` sub-command: train the mini lip-sync model on THG-Synth, on a laptop.
 
-    thg train --config wav2lip_recipe --out runs/recipe            # 300 steps, ≈ 2–3 min on 2 CPU cores
+    thg train --config wav2lip_recipe --out runs/recipe            # 300 steps, 2–5 min on 2 CPU cores
     thg train --config l1 --seed 1 --out runs/l1_s1 --eval          # + held-out metrics
     thg train --config l1_sync --out runs/x --resume                # continue an interrupted run
     thg train --config l1 --steps 5 --split tiny --out /tmp/smoke   # seconds
 
 Configurations (:data:`thglib.train.loop.CONFIGS`): ``l1``, ``l1_sync``, ``wav2lip_recipe`` (L1 +
 expert sync + GAN), ``recipe_perceptual``, ``recipe_temporal``. The sync loss uses the shipped
-expert (``data/models/mini_lipsync_expert.pt``) unless ``--expert`` names another. The data
+expert (``data/models/mini_lipsync_expert.safetensors``) unless ``--expert`` names another. The data
 (THG-Synth clips) is made once and cached. ``scripts/train_mini_lipsync.py`` runs the whole ablation.
 """
 
@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=cli_type(lo=0, hi=2**31 - 1, integer=True), default=0)
     p.add_argument("--resume", action="store_true", help="continue from --out/last.pt")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, ... (CUDA: fp16 autocast)")
-    p.add_argument("--expert", help="lip-sync expert .pt (default: the shipped mini_lipsync_expert.pt)")
+    p.add_argument("--expert", help="lip-sync expert file (default: the shipped mini_lipsync_expert.safetensors)")
     p.add_argument("--split", default="train", choices=["train", "tiny"], help="training data (tiny: 2 clips)")
     p.add_argument("--eval", action="store_true", help="score the result on the held-out clips")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -129,7 +129,7 @@ def train(config: TrainConfig, clips: Sequence[ClipArrays], expert: MiniSyncExpe
           progress: bool = True) -> TrainResult:
     """Train a :class:`MiniLipSync` with ``config`` on ``clips``; files go to ``out_dir``:
     ``last.pt`` (resumable checkpoint), ``log.csv`` (every loss, every step) and, once
-    ``config.steps`` are done, ``mini_lipsync_<name>_s<seed>.pt`` (float16 generator).
+    ``config.steps`` are done, ``mini_lipsync_<name>_s<seed>.safetensors`` (float16 generator).
     ``resume=True`` continues from ``last.pt``; ``stop_after`` ends this call (with a checkpoint) after
     that step, as an interruption would."""
     from ..io.video import atomic_output
@@ -224,7 +224,7 @@ def train(config: TrainConfig, clips: Sequence[ClipArrays], expert: MiniSyncExpe
             if step % checkpoint_every == 0:
                 save_checkpoint()
     save_checkpoint()
-    weights = out / f"mini_lipsync_{config.name}_s{config.seed}.pt"
+    weights = out / f"mini_lipsync_{config.name}_s{config.seed}.safetensors"
     if step == config.steps:
         save_half(weights, generator=gen.eval(), train_config=asdict(config))
     notes = [perc_note] if perc_note else []
