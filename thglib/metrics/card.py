@@ -58,6 +58,7 @@ class ProtocolCard:
     extractor: str | None = None
     weights: str | None = None  # name and SHA-256 of the extractor's weights, or "untrained"
     caveat: str = ""  # e.g. "untrained backbone: illustrates mechanics only"
+    eval_protocol: str = ""  # name of the evaluation protocol (thglib.metrics.protocols), "" when none was named
     samples: int | None = None
     notes: str = ""
     versions: dict[str, str] = field(default_factory=library_versions, compare=False)

@@ -17,8 +17,11 @@ https://github.com/joonson/syncnet_python). Protocol, with ``t`` a 5-frame video
 The official loop writes every frame as a JPEG with ffmpeg's default MJPEG settings (no
 ``-qscale``; ``-qscale:v 2`` appears only in ``run_pipeline.py``, for the frames it detects and crops
 faces on) and reads it back with OpenCV; ``jpeg_roundtrip=True`` reproduces that round trip bit for
-bit, in memory.
-:func:`official_loop` re-implements the file-based loop itself, for checking and timing.
+bit, in memory (the decoding lives in :mod:`thglib.io.jpeg`). A named protocol
+(:mod:`thglib.metrics.protocols`, ``protocol="wav2lip-lrs2"``) fixes crop, JPEG round trip, detector
+and scorer in one word.
+:func:`official_loop` re-implements the file-based loop itself (running ffmpeg and writing files as
+the original does), for checking and timing.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +40,9 @@ import torch
 from torch import nn
 
 from ..errors import BadInputError, MediaError, NoFaceError
+from ..io.jpeg import ffmpeg_version, jpeg_roundtrip_file, jpeg_roundtrip_frames, pcm16_of_file, raw_bgr_frames
 from .card import MetricResult, ProtocolCard
+from .protocols import EvalProtocol, get_protocol
 
 __all__ = ["VSHIFT", "SyncInputs", "SyncScorer", "LSEResult", "load_scorer", "FusedSyncNetV2",
            "syncnet_inputs", "pcm16", "face_track", "smooth_track", "track_crops", "offset_distances",
@@ -77,64 +81,11 @@ class SyncInputs:
         return min(len(self.frames), len(self.pcm) // SAMPLES_PER_FRAME) - 5
 
 
-@lru_cache(maxsize=1)
-def ffmpeg_version() -> str:
-    """First line of ``ffmpeg -version`` of the bundled binary (the JPEG encoder is ffmpeg's)."""
-    from ..io import ffmpeg_exe
-
-    out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True).stdout
-    return out.splitlines()[0] if out else "ffmpeg (unknown version)"
-
-
-def _ffmpeg(args: list[str], what: str, stdin: bytes | None = None) -> bytes:
-    """Run the bundled ffmpeg with ``args`` and return its stdout; raise :class:`MediaError`."""
-    from ..io import ffmpeg_exe
-
-    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", *args], input=stdin, capture_output=True)
-    if r.returncode != 0:
-        msg = r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-        raise MediaError(what, f"ffmpeg failed ({msg[0]})", "Check that the file is a readable video")
-    return r.stdout
-
-
-def _split_jpegs(stream: bytes) -> list[bytes]:
-    """Cut an MJPEG stream into JPEG files at each start-of-image marker ``FF D8 FF``."""
-    starts, i = [], stream.find(b"\xff\xd8\xff")
-    while i >= 0:
-        starts.append(i)
-        i = stream.find(b"\xff\xd8\xff", i + 3)
-    return [stream[a:b] for a, b in zip(starts, starts[1:] + [len(stream)])]
-
-
 def _resize224(frames: list[np.ndarray] | np.ndarray) -> np.ndarray:
     """``cv2.resize(img, (224, 224))`` per frame (bilinear, OpenCV's default), as the official loop."""
     import cv2
 
     return np.stack([f if f.shape[:2] == (SIZE, SIZE) else cv2.resize(f, (SIZE, SIZE)) for f in frames])
-
-
-def _jpeg_frames(input_args: list[str], what: str, stdin: bytes | None = None) -> np.ndarray:
-    """Frames through ffmpeg's MJPEG encoder with its defaults and ``-threads 1`` (the official
-    ``-f image2 %06d.jpg`` command, piped instead of written), decoded by ``cv2.imdecode``."""
-    import cv2
-
-    jpegs = _split_jpegs(_ffmpeg([*input_args, "-threads", "1", "-f", "image2pipe", "-c:v", "mjpeg",
-                                  "pipe:1"], what, stdin))
-    return _resize224([cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in jpegs])
-
-
-def _raw_frames(path: Path, width: int, height: int) -> np.ndarray:
-    """All frames of ``path`` as BGR, colour converted with accurate rounding (no JPEG)."""
-    raw = _ffmpeg(["-i", f"file:{path}", "-an", "-sws_flags", "bicubic+accurate_rnd+full_chroma_int",
-                   "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"], str(path))
-    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
-
-
-def _file_pcm(path: Path) -> np.ndarray:
-    """Audio of ``path`` as the official command makes it: ``-async 1 -ac 1 -ar 16000 pcm_s16le``."""
-    raw = _ffmpeg(["-i", f"file:{path}", "-async", "1", "-ac", "1", "-vn", "-acodec", "pcm_s16le",
-                   "-ar", str(SAMPLE_RATE), "-f", "s16le", "pipe:1"], str(path))
-    return np.frombuffer(raw, np.int16).copy()
 
 
 def pcm16(audio: np.ndarray, sr: int) -> np.ndarray:
@@ -152,13 +103,6 @@ def pcm16(audio: np.ndarray, sr: int) -> np.ndarray:
                             "Pass the clip's speech as a 1-D array with its sample_rate")
     x = resample(x, int(sr), SAMPLE_RATE) if sr != SAMPLE_RATE else x
     return np.clip(np.rint(x.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
-
-
-def _jpeg_arrays(frames_bgr: np.ndarray) -> np.ndarray:
-    """The JPEG round trip for frames already in memory: raw BGR piped into the same encoder."""
-    h, w = frames_bgr.shape[1:3]
-    args = ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(FPS), "-i", "pipe:0"]
-    return _jpeg_frames(args, "frames", np.ascontiguousarray(frames_bgr).tobytes())
 
 
 # ---------------------------------------------------------------------------- face track
@@ -232,10 +176,10 @@ def _from_path(path: Path, crop: str, jpeg: bool) -> tuple[np.ndarray, np.ndarra
     if abs(info.fps - FPS) > 0.01:
         raise BadInputError(f"'{path}'", f"runs at {info.fps:g} fps; SyncNet assumes 25 fps",
                             f"Convert it first: ffmpeg -i {path.name} -r 25 out.mp4 (as run_pipeline.py does)")
-    pcm = _file_pcm(path)
+    pcm = pcm16_of_file(path, SAMPLE_RATE)
     if jpeg and crop == "none":
-        return _jpeg_frames(["-i", f"file:{path}"], str(path)), pcm
-    bgr = _raw_frames(path, info.width, info.height)
+        return _resize224(jpeg_roundtrip_file(path)), pcm
+    bgr = raw_bgr_frames(path, info.width, info.height)
     return (bgr if crop == "none" else bgr[..., ::-1]), pcm
 
 
@@ -269,7 +213,7 @@ def _face_crops(frames: np.ndarray, boxes: np.ndarray | None, every: int, backen
 def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | None = None, *,
                    sample_rate: int = SAMPLE_RATE, fps: float = FPS, crop: Literal["none", "track"] = "none",
                    jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None, every: int = 1,
-                   backend: str = "auto", upsample: int = 1) -> SyncInputs:
+                   backend: str = "auto", upsample: int = 1, protocol: str | EvalProtocol | None = None) -> SyncInputs:
     """Decode once and prepare SyncNet's inputs: 224² BGR frames and 16 kHz int16 speech.
 
     ``video``: a 25 fps file, a SynthClip, or RGB frames ``(T, H, W, 3)`` with ``audio``.
@@ -277,8 +221,15 @@ def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | Non
     ``"track"``: the "real videos" pipeline — boxes from :func:`face_track` (or ``boxes``),
     :func:`smooth_track`, crop scale 0.4 (:func:`track_crops`). ``jpeg_roundtrip``: pass the frames
     through ffmpeg's default JPEG encoder and OpenCV's decoder as the official loop does.
+    ``protocol``: a name of :data:`thglib.metrics.protocols.PROTOCOLS` (or an
+    :class:`~thglib.metrics.protocols.EvalProtocol`) that sets ``crop``, ``jpeg_roundtrip``, ``every`` and
+    ``backend`` instead.
     """
     from ..validate import count, number, sample_rate as check_rate
+
+    if protocol is not None:
+        kw = get_protocol(protocol).sync_kwargs()
+        crop, jpeg_roundtrip, every, backend = kw["crop"], kw["jpeg_roundtrip"], kw["every"], kw["backend"]
 
     if crop not in ("none", "track"):
         raise BadInputError("crop", f"unknown mode {crop!r}", "Use 'none' (face crops) or 'track' (real videos)")
@@ -291,7 +242,7 @@ def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | Non
     if crop == "track":
         frames, track, what = _face_crops(frames, boxes, every, backend, upsample)
     if jpeg_roundtrip and not (crop == "none" and isinstance(video, (str, Path))):
-        frames = _jpeg_arrays(frames)          # (a file's frames went through the encoder in _decode)
+        frames = _resize224(jpeg_roundtrip_frames(frames, FPS))  # (a file's frames went through it in _decode)
     return SyncInputs(_resize224(frames), pcm, what, bool(jpeg_roundtrip), source, track)
 
 
@@ -515,13 +466,17 @@ def _card(metric: str, scorer: SyncScorer, inputs: SyncInputs, n: int, vshift: i
 
 
 def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | None = None, *,
-        scorer: SyncScorer | str = "syncnet_v2", sample_rate: int = SAMPLE_RATE, fps: float = FPS,
+        scorer: SyncScorer | str | None = None, sample_rate: int = SAMPLE_RATE, fps: float = FPS,
         crop: Literal["none", "track"] = "none", jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None,
-        every: int = 1, vshift: int = VSHIFT, batch_size: int = 32) -> LSEResult:
+        every: int = 1, vshift: int = VSHIFT, batch_size: int = 32,
+        protocol: str | EvalProtocol | None = None) -> LSEResult:
     """LSE-D (lower is better) and LSE-C (higher is better) of one clip, with the offset search.
 
     ``video`` and the preprocessing options as in :func:`syncnet_inputs` (or ready
-    :class:`SyncInputs`); ``scorer`` a :class:`SyncScorer` or a :func:`load_scorer` name.
+    :class:`SyncInputs`); ``scorer`` a :class:`SyncScorer` or a :func:`load_scorer` name (default: the
+    protocol's ``sync_scorer``, else ``"syncnet_v2"``). ``protocol`` (a name or an
+    :class:`~thglib.metrics.protocols.EvalProtocol`) fixes the preprocessing and the scorer in one word,
+    and its name goes on the cards.
     """
     import warnings
 
@@ -531,9 +486,11 @@ def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | N
 
     count(batch_size, "batch_size", hi=4096)
     count(vshift, "vshift", hi=100, fix="Pass the largest offset to search, in frames (SyncNet: 15)")
+    proto = None if protocol is None else get_protocol(protocol)
+    scorer = scorer if scorer is not None else (proto.sync_scorer if proto else "syncnet_v2")
     inp = video if isinstance(video, SyncInputs) else syncnet_inputs(
         video, audio, sample_rate=sample_rate, fps=fps, crop=crop, jpeg_roundtrip=jpeg_roundtrip,
-        boxes=boxes, every=every)
+        boxes=boxes, every=every, protocol=proto)
     if inp.n_windows < 1:
         raise BadInputError("video", f"{len(inp.frames)} frames and {len(inp.pcm) / SAMPLE_RATE:.2f} s of audio "
                             "give no 5-frame window", "Pass at least 6 frames (0.24 s) with their audio")
@@ -556,10 +513,11 @@ def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | N
     n = len(windows)
     r = lse_from_distances(offset_distances(eng.embed_lips(inp.frames, n, batch_size), eng.embed_audio(windows),
                                             vshift), vshift)
-    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift), False, r["frame_distance"],
-                     {"silent_audio": bool(silent)})
-    c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift), True, r["frame_confidence"],
-                     {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent)})
+    name = proto.name if proto else ""
+    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift).with_(eval_protocol=name), False,
+                     r["frame_distance"], {"silent_audio": bool(silent)})
+    c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift).with_(eval_protocol=name), True,
+                     r["frame_confidence"], {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent)})
     return LSEResult(d, c, r["offset"], vshift - np.arange(2 * vshift + 1), r["mean_distance"],
                      r["frame_confidence_smooth"])
 
