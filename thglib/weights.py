@@ -104,6 +104,22 @@ _W2L_MANUAL = ("The official OneDrive links were revoked in 2025 (Rudrabha/Wav2L
                "https://drive.google.com/drive/folders/1I-0dNLfFOSFwrfqjNa-SXuwaURHE5K4k")
 _W2L_SOURCE = "Rudrabha/Wav2Lip README.md 'Getting the weights'"
 
+
+def _mini_card(name: str, sha256: str, size: int, what: str,
+               used_by: tuple[str, ...] = ("thglib.models.mini_lipsync.load_mini",)) -> ModelCard:
+    """A mini lip-sync checkpoint made by this project (scripts/train_mini_lipsync.py), shipped in data/models/."""
+    filename = f"mini_lipsync_{name}.safetensors"
+    return ModelCard(
+        name=f"mini_lipsync_{name}", filename=filename,
+        urls=(f"https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/{filename}",),
+        sha256=sha256, size=size, licence="MIT (thg-book; trained on THG-Synth clips only)",
+        paper=f"thg-book: mini Wav2Lip, {what}", arxiv=None, used_by=used_by,
+        source="thg-book data/models/ (this repository)",
+        manual="Or train it: python scripts/train_mini_lipsync.py (or thg train)",
+        notes="Trained on two portraits and eSpeak NG speech; labelled 'mini Wav2Lip', never Wav2Lip's numbers.",
+    )
+
+
 REGISTRY: tuple[ModelCard, ...] = (
     ModelCard(
         name="wav2lip", filename="wav2lip.pth",
@@ -237,78 +253,20 @@ REGISTRY: tuple[ModelCard, ...] = (
         manual="Or train it: python scripts/train_sync_expert.py",
         notes="Offline stand-in for SyncNet v2: its numbers are labelled '(THG-Synth expert)'.",
     ),
-    ModelCard(
-        name="mini_lipsync_expert", filename="mini_lipsync_expert.safetensors",
-        # Made by this project (scripts/train_mini_lipsync.py) and shipped in its repository.
-        urls=("https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/mini_lipsync_expert.safetensors",),
-        sha256="e28e3a8d4fa4b2f4bc89c7606be2ced3d3e71ca5f2cefdea12e8805ac98d896f", size=2803232,
-        licence="MIT (thg-book; trained on THG-Synth clips only)",
-        paper="thg-book: mini Wav2Lip, lip-sync expert the sync loss uses", arxiv=None,
-        used_by=("thglib.models.mini_lipsync.load_mini", "thglib.lipsync.load_expert"),
-        source="thg-book data/models/ (this repository)",
-        manual="Or train it: python scripts/train_mini_lipsync.py (or thg train)",
-        notes="Trained on two portraits and eSpeak NG speech; labelled 'mini Wav2Lip', never Wav2Lip's numbers.",
-    ),
-    ModelCard(
-        name="mini_lipsync_l1_s0", filename="mini_lipsync_l1_s0.safetensors",
-        # Made by this project (scripts/train_mini_lipsync.py) and shipped in its repository.
-        urls=("https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/mini_lipsync_l1_s0.safetensors",),
-        sha256="7acabaa2ac36e604ef8f009bbdd2b464fa22bbb3fba7f2bb5719a53ee4f569cb", size=4983198,
-        licence="MIT (thg-book; trained on THG-Synth clips only)",
-        paper="thg-book: mini Wav2Lip, generator of the 'l1' configuration, seed 0", arxiv=None,
-        used_by=("thglib.models.mini_lipsync.load_mini",),
-        source="thg-book data/models/ (this repository)",
-        manual="Or train it: python scripts/train_mini_lipsync.py (or thg train)",
-        notes="Trained on two portraits and eSpeak NG speech; labelled 'mini Wav2Lip', never Wav2Lip's numbers.",
-    ),
-    ModelCard(
-        name="mini_lipsync_l1_sync_s0", filename="mini_lipsync_l1_sync_s0.safetensors",
-        # Made by this project (scripts/train_mini_lipsync.py) and shipped in its repository.
-        urls=("https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/mini_lipsync_l1_sync_s0.safetensors",),
-        sha256="49c6891dc5cfb003f49319356fa5509873d46c2600e1c8a092bc0d0fb7ac89f7", size=4983198,
-        licence="MIT (thg-book; trained on THG-Synth clips only)",
-        paper="thg-book: mini Wav2Lip, generator of the 'l1_sync' configuration, seed 0", arxiv=None,
-        used_by=("thglib.models.mini_lipsync.load_mini",),
-        source="thg-book data/models/ (this repository)",
-        manual="Or train it: python scripts/train_mini_lipsync.py (or thg train)",
-        notes="Trained on two portraits and eSpeak NG speech; labelled 'mini Wav2Lip', never Wav2Lip's numbers.",
-    ),
-    ModelCard(
-        name="mini_lipsync_wav2lip_recipe_s0", filename="mini_lipsync_wav2lip_recipe_s0.safetensors",
-        # Made by this project (scripts/train_mini_lipsync.py) and shipped in its repository.
-        urls=("https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/mini_lipsync_wav2lip_recipe_s0.safetensors",),
-        sha256="8db593fd4d7bd99eef1104ab0ae40022241999c61abb19dbcacae6038fa31f00", size=4983206,
-        licence="MIT (thg-book; trained on THG-Synth clips only)",
-        paper="thg-book: mini Wav2Lip, generator of the 'wav2lip_recipe' configuration, seed 0", arxiv=None,
-        used_by=("thglib.models.mini_lipsync.load_mini", "thglib.lipsync.load_generator"),
-        source="thg-book data/models/ (this repository)",
-        manual="Or train it: python scripts/train_mini_lipsync.py (or thg train)",
-        notes="Trained on two portraits and eSpeak NG speech; labelled 'mini Wav2Lip', never Wav2Lip's numbers.",
-    ),
-    ModelCard(
-        name="mini_lipsync_recipe_perceptual_s0", filename="mini_lipsync_recipe_perceptual_s0.safetensors",
-        # Made by this project (scripts/train_mini_lipsync.py) and shipped in its repository.
-        urls=("https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/mini_lipsync_recipe_perceptual_s0.safetensors",),
-        sha256="d9ace0eac9b76399a13988efa4e891a049a8eec48aa4872dbceabf931f7d4003", size=4983214,
-        licence="MIT (thg-book; trained on THG-Synth clips only)",
-        paper="thg-book: mini Wav2Lip, generator of the 'recipe_perceptual' configuration, seed 0", arxiv=None,
-        used_by=("thglib.models.mini_lipsync.load_mini",),
-        source="thg-book data/models/ (this repository)",
-        manual="Or train it: python scripts/train_mini_lipsync.py (or thg train)",
-        notes="Trained on two portraits and eSpeak NG speech; labelled 'mini Wav2Lip', never Wav2Lip's numbers.",
-    ),
-    ModelCard(
-        name="mini_lipsync_recipe_temporal_s0", filename="mini_lipsync_recipe_temporal_s0.safetensors",
-        # Made by this project (scripts/train_mini_lipsync.py) and shipped in its repository.
-        urls=("https://raw.githubusercontent.com/thg-book/thg-book/main/data/models/mini_lipsync_recipe_temporal_s0.safetensors",),
-        sha256="273974b2af1f8f91199d8a1668465b84948c10ad8097b9537081da84a1564e4a", size=4983206,
-        licence="MIT (thg-book; trained on THG-Synth clips only)",
-        paper="thg-book: mini Wav2Lip, generator of the 'recipe_temporal' configuration, seed 0", arxiv=None,
-        used_by=("thglib.models.mini_lipsync.load_mini",),
-        source="thg-book data/models/ (this repository)",
-        manual="Or train it: python scripts/train_mini_lipsync.py (or thg train)",
-        notes="Trained on two portraits and eSpeak NG speech; labelled 'mini Wav2Lip', never Wav2Lip's numbers.",
-    ),
+    _mini_card("expert", "e28e3a8d4fa4b2f4bc89c7606be2ced3d3e71ca5f2cefdea12e8805ac98d896f", 2803232,
+               "lip-sync expert the sync loss uses",
+               used_by=("thglib.models.mini_lipsync.load_mini", "thglib.lipsync.load_expert")),
+    _mini_card("l1_s0", "7acabaa2ac36e604ef8f009bbdd2b464fa22bbb3fba7f2bb5719a53ee4f569cb", 4983198,
+               "generator of the 'l1' configuration, seed 0"),
+    _mini_card("l1_sync_s0", "49c6891dc5cfb003f49319356fa5509873d46c2600e1c8a092bc0d0fb7ac89f7", 4983198,
+               "generator of the 'l1_sync' configuration, seed 0"),
+    _mini_card("wav2lip_recipe_s0", "8db593fd4d7bd99eef1104ab0ae40022241999c61abb19dbcacae6038fa31f00", 4983206,
+               "generator of the 'wav2lip_recipe' configuration, seed 0",
+               used_by=("thglib.models.mini_lipsync.load_mini", "thglib.lipsync.load_generator")),
+    _mini_card("recipe_perceptual_s0", "d9ace0eac9b76399a13988efa4e891a049a8eec48aa4872dbceabf931f7d4003", 4983214,
+               "generator of the 'recipe_perceptual' configuration, seed 0"),
+    _mini_card("recipe_temporal_s0", "273974b2af1f8f91199d8a1668465b84948c10ad8097b9537081da84a1564e4a", 4983206,
+               "generator of the 'recipe_temporal' configuration, seed 0"),
     ModelCard(
         name="vgg19", filename="vgg19-dcbb9e9d.pth",
         urls=("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",),
