@@ -7,6 +7,10 @@ Import a family explicitly (``from thglib.metrics import pixel``); this package 
 from __future__ import annotations
 
 from .card import MetricResult, ProtocolCard, ProtocolMismatch
+from .dynamics import (THEVAL_GT, eyebrow_dynamics, head_motion_dynamics, lip_dynamics, lip_sync_energy,
+                       silent_lip_stability, theval_scores, voice_activity)
 from .inputs import as_frames, paired_frames
 
 __all__ = ["MetricResult", "ProtocolCard", "ProtocolMismatch", "as_frames", "paired_frames"]
+__all__ += ["lip_dynamics", "eyebrow_dynamics", "silent_lip_stability", "lip_sync_energy", "head_motion_dynamics",
+            "voice_activity", "theval_scores", "THEVAL_GT"]
