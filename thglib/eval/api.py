@@ -74,7 +74,8 @@ def evaluate(gen: str | Path, ref: str | Path | None = None, audio: str | Path |
              metrics: str | Sequence[str] | None = None, engine: Literal["local", "dask"] = "local",
              workers: int = 1, address: str | None = None, threads: int = 1, device: str = "cpu",
              visualize: bool = False, resume: bool = True, overwrite: bool = False,
-             progress: bool = True) -> EvalRun:
+             progress: bool = True, memory_mb: float = 2048.0, stream: bool | None = None,
+             chunk: int = 128) -> EvalRun:
     """Evaluate generated clips under one protocol and write the reports into ``out``.
 
     ``gen``/``ref``/``audio``: files, folders (paired by file stem) or, for ``gen``, a manifest CSV
@@ -82,20 +83,24 @@ def evaluate(gen: str | Path, ref: str | Path | None = None, audio: str | Path |
     given, set-level ones (FID/KID/IS) over the set (``metrics`` restricts them). A clip that fails
     gets NaN and its reason and the run goes on. Clips whose report exists with unchanged inputs are
     skipped (``resume``). ``engine``/``workers``/``address``: see :func:`thglib.eval.engine.run_jobs`.
+    A clip whose decoded frames would exceed ``memory_mb`` MiB (or every clip, ``stream=True``) is
+    evaluated ``chunk`` frames at a time in bounded memory (:mod:`thglib.eval.stream`; same numbers).
     """
     from ..runtime import progress as bar
-    from ..validate import count
+    from ..validate import count, number
     from .engine import run_jobs
     from .report import append_csv, clip_row, summarise, write_html, write_summary
 
     proto = get_protocol(protocol)
     names = resolve_metrics(metrics)
     count(threads, "threads", hi=256, fix="Pass the torch threads per clip job, e.g. 1")
+    count(chunk, "chunk", hi=100_000, fix="Pass the frames decoded at a time when streaming, e.g. 128")
+    number(memory_mb, "memory_mb", lo=0, lo_open=True, fix="Pass the budget for decoded frames in MiB, e.g. 2048")
     jobs = collect_jobs(gen, ref, audio)
     out_dir = Path(out).expanduser().resolve()
     _prepare_out(out_dir, overwrite)
     cfg = EvalConfig(proto, names, str(out_dir), threads=int(threads), device=device, visualize=visualize,
-                     resume=resume)
+                     resume=resume, memory_mb=float(memory_mb), chunk=int(chunk), stream=stream)
     run_id, started = uuid.uuid4().hex[:8], datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     with bar(total=len(jobs), desc="thg eval", unit="clip", show=progress) as pb:

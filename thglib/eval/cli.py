@@ -21,7 +21,8 @@ __all__ = ["add_parser", "run", "CLI_FLAGS"]
 #: Library parameter -> the ``thg eval`` option that sets it (error messages are written in these).
 CLI_FLAGS = {"gen": "GEN", "ref": "--ref", "audio": "--audio", "metrics": "--metrics", "protocol": "--protocol",
              "out": "--out", "engine": "--engine", "address": "--address", "workers": "--workers",
-             "threads": "--threads", "overwrite": "--overwrite", "device": "--device"}
+             "threads": "--threads", "overwrite": "--overwrite", "device": "--device", "memory_mb": "--memory-mb",
+             "chunk": "--chunk", "stream": "--stream"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -53,6 +54,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--visualize", action="store_true", help="also write OUT/vis/ID.mp4 side-by-side videos")
     p.add_argument("--no-resume", action="store_true", help="recompute clips whose report already exists")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder thg eval did not create")
+    p.add_argument("--memory-mb", type=cli_type(lo=1, hi=1e7), default=2048.0,
+                   help="stream a clip whose decoded frames would take more than this many MiB (default 2048)")
+    p.add_argument("--stream", choices=["auto", "on", "off"], default="auto",
+                   help="evaluate chunk by chunk in bounded memory: auto (over --memory-mb), on, off")
+    p.add_argument("--chunk", type=cli_type(lo=1, hi=100000, integer=True), default=128,
+                   help="frames decoded at a time when streaming (default 128)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run, cli_flags=CLI_FLAGS)
     return p
@@ -73,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     run_ = evaluate(args.gen, args.ref, args.audio, out=args.out, protocol=args.protocol, metrics=args.metrics,
                     engine=args.engine, workers=args.workers, address=args.address, threads=args.threads,
                     device=args.device, visualize=args.visualize, resume=not args.no_resume,
-                    overwrite=args.overwrite, progress=not args.quiet)
+                    overwrite=args.overwrite, progress=not args.quiet, memory_mb=args.memory_mb,
+                    stream={"auto": None, "on": True, "off": False}[args.stream], chunk=args.chunk)
     s = run_.summary
     print(f"{s['n_clips']} clip(s): {s['n_ok']} ok, {s['n_partial']} partial, {s['n_failed']} failed "
           f"({s['n_resumed']} resumed) under protocol {s['protocol']['name']}")

@@ -33,14 +33,17 @@ __all__ = ["CLIP_COLUMNS", "METRIC_COLUMNS", "clip_row", "append_csv", "summaris
            "load_summary", "compare"]
 
 #: CSV metric columns: key in a clip report's ``metrics``
-METRIC_COLUMNS = ("lse_d", "lse_c", "cpbd", "pose_diversity", "beat_align", "psnr", "ssim", "ms_ssim", "lpips",
+METRIC_COLUMNS = ("lse_d", "lse_c", "cpbd", "pose_diversity", "beat_align", "lip_dynamics", "eyebrow_dynamics",
+                  "head_motion_dynamics", "silent_lip_stability", "lip_sync_energy", "psnr", "ssim", "ms_ssim", "lpips",
                   "csim", "lmd")
 CLIP_COLUMNS = ("run", "finished_utc", "protocol", "id", "status", "reason", "gen", "ref", "audio", "lse_offset",
                 *METRIC_COLUMNS, "errors")
 _LABELS = {"lse_d": "LSE-D ↓", "lse_c": "LSE-C ↑", "cpbd": "CPBD ↑", "pose_diversity": "Pose diversity ↑ (deg)",
            "beat_align": "Beat Align ↑", "psnr": "PSNR ↑ (dB)", "ssim": "SSIM ↑", "ms_ssim": "MS-SSIM ↑",
            "lpips": "LPIPS ↓", "csim": "CSIM ↑", "lmd": "LMD ↓ (IOD)", "fid": "FID/FD ↓", "kid": "KID/KD ↓",
-           "is": "IS ↑"}
+           "is": "IS ↑", "lip_dynamics": "Lip dynamics (px@256)", "eyebrow_dynamics": "Eyebrow dynamics",
+           "head_motion_dynamics": "Head-motion dynamics", "silent_lip_stability": "Silent-lip stability ↓",
+           "lip_sync_energy": "Lip sync (openness vs energy) ↓"}
 
 
 def _value(rep: dict[str, Any], key: str) -> float:

@@ -32,14 +32,18 @@ from ..errors import BadInputError, THGError
 from ..metrics.card import MetricResult, ProtocolCard, library_versions
 from ..metrics.protocols import EvalProtocol
 
-__all__ = ["FORMAT", "NO_REFERENCE", "FULL_REFERENCE", "SET_LEVEL", "METRICS", "ClipJob", "EvalConfig",
+__all__ = ["FORMAT", "DYNAMICS", "TRACK_METRICS", "NO_REFERENCE", "FULL_REFERENCE", "SET_LEVEL", "METRICS", "ClipJob", "EvalConfig",
            "collect_jobs", "evaluate_clip", "reduce_set", "fingerprint", "jsonable"]
 
 FORMAT = "thg-eval/1"
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
 #: metric keys by kind; keys are also the CSV column stems
-NO_REFERENCE = ("lse", "cpbd", "pose_diversity", "beat_align")
+#: THEval's no-reference dynamics (:mod:`thglib.metrics.dynamics`), from the generated landmark track
+DYNAMICS = ("lip_dynamics", "eyebrow_dynamics", "head_motion_dynamics", "silent_lip_stability", "lip_sync_energy")
+NO_REFERENCE = ("lse", "cpbd", "pose_diversity", "beat_align", *DYNAMICS)
+#: metrics computed from the generated landmark track
+TRACK_METRICS = ("pose_diversity", "beat_align", *DYNAMICS)
 FULL_REFERENCE = ("psnr", "ssim", "ms_ssim", "lpips", "csim", "lmd")
 SET_LEVEL = ("fid", "kid", "is")
 METRICS = NO_REFERENCE + FULL_REFERENCE + SET_LEVEL
@@ -58,7 +62,9 @@ class ClipJob:
 @dataclass(frozen=True)
 class EvalConfig:
     """What every job of a run shares. ``threads``: torch threads inside a job (results are bit-for-bit
-    the same across engines for one value); ``device``: where networks run."""
+    the same across engines for one value); ``device``: where networks run. A clip whose decoded frames
+    (generated + reference) would exceed ``memory_mb`` MiB is evaluated streamed, ``chunk`` frames at a
+    time (:mod:`thglib.eval.stream`); ``stream=True``/``False`` forces either way."""
 
     protocol: EvalProtocol
     metrics: tuple[str, ...]
@@ -67,6 +73,9 @@ class EvalConfig:
     device: str = "cpu"
     visualize: bool = False
     resume: bool = True
+    memory_mb: float = 2048.0
+    chunk: int = 128
+    stream: bool | None = None
 
     def key(self) -> str:
         """Hash of what changes a clip's numbers (protocol, metrics, thglib version)."""
@@ -241,11 +250,8 @@ class _Decoded:
     native_fps: float
 
 
-def _decode(path: str, proto: EvalProtocol, log: list[str], what: str, audio: bool) -> _Decoded:
-    """One decode of a clip, at the protocol's frame rate and audio rate (resampling logged)."""
-    from ..io import probe, read_video
-
-    info = probe(path)
+def _rate(info: Any, proto: EvalProtocol, log: list[str], what: str, audio: bool) -> float | None:
+    """The frame rate to resample ``info``'s video to (None: keep it), with what will be done logged."""
     fps = None
     if abs(info.fps - proto.fps) > 1e-3 or info.is_vfr:
         fps = proto.fps
@@ -254,6 +260,15 @@ def _decode(path: str, proto: EvalProtocol, log: list[str], what: str, audio: bo
                    f"{proto.name} requires")
     if audio and info.has_audio and info.audio_sample_rate and info.audio_sample_rate != proto.sample_rate:
         log.append(f"{what}: audio resampled {info.audio_sample_rate} Hz → {proto.sample_rate} Hz (soxr), mono")
+    return fps
+
+
+def _decode(path: str, proto: EvalProtocol, log: list[str], what: str, audio: bool) -> _Decoded:
+    """One decode of a clip, at the protocol's frame rate and audio rate (resampling logged)."""
+    from ..io import probe, read_video
+
+    info = probe(path)
+    fps = _rate(info, proto, log, what, audio)
     clip = read_video(path, audio_sr=proto.sample_rate, fps=fps, audio=audio)
     return _Decoded(clip.frames, clip.fps, clip.audio, clip.sample_rate, info.fps)
 
@@ -287,8 +302,10 @@ class _Clip:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 out = fn()
-            for w in caught:
-                self.log.append(f"{key}: warning: {str(w.message).splitlines()[0]}")
+            for w in caught:  # once each (a streamed clip runs a metric once a chunk)
+                line = f"{key}: warning: {str(w.message).splitlines()[0]}"
+                if line not in self.log:
+                    self.log.append(line)
             return out
         except Exception as e:  # noqa: BLE001 - a metric that fails is a NaN with its reason, not a crash
             self.errors[key] = _reason(e)
@@ -307,34 +324,56 @@ def _track(frames: np.ndarray, proto: EvalProtocol, source: str) -> Any:
 
 
 def _no_reference(c: _Clip, gen: _Decoded, audio: np.ndarray | None, sr: int, track: Any) -> None:
-    from ..metrics import motion, sharpness, sync
+    from ..metrics import sharpness, sync
 
     m = c.cfg.metrics
     if "lse" in m:
         def lse() -> Any:
-            if audio is None:
-                raise BadInputError(c.job.gen, "has no audio track and no --audio was given",
-                                    "LSE compares the mouth with the speech: pass the audio")
-            use_file = c.proto.jpeg_roundtrip and c.proto.sync_crop == "none" and c.job.audio is None and \
-                abs(gen.native_fps - c.proto.fps) < 1e-3
+            _need_audio(c, audio)
+            use_file = _lse_from_file(c, gen.native_fps)
             src = c.job.gen if use_file else gen.frames
             return sync.lse(src, None if use_file else audio, sample_rate=sr, fps=gen.fps,
                             scorer=_scorer(c.proto.sync_scorer), protocol=c.proto)
-        r = c.run("lse", lse)
-        if r is not None and r.lse_d.extra.get("silent_audio"):
-            c.errors["lse"] = f"no speech: {r.lse_d.card.caveat.split('; ')[-1]}"
-            r = None
-        if r is not None:
-            note = f"audio–video offset found by the scorer: {r.offset:+d} frames (positive: audio leads)"
-            c.put("lse_d", r.lse_d, note)
-            c.put("lse_c", r.lse_c, note)
-            c.metrics["lse_d"]["extra"]["offset"] = r.offset
-            c.alignment["av_offset_frames"] = r.offset
-            c.series["sync_confidence"] = r.frame_confidence
+        put_lse(c, c.run("lse", lse))
     if "cpbd" in m:
         c.put("cpbd", c.run("cpbd", lambda: sharpness.cpbd(gen.frames, workers=1, progress=False)))
+    _track_metrics(c, track, gen.frames.shape[2:0:-1], gen.fps, audio, sr)
+
+
+def _need_audio(c: _Clip, audio: np.ndarray | None) -> None:
+    if audio is None:
+        raise BadInputError(c.job.gen, "has no audio track and no --audio was given",
+                            "LSE compares the mouth with the speech: pass the audio")
+
+
+def _lse_from_file(c: _Clip, native_fps: float) -> bool:
+    """Whether LSE reads the file itself (the official JPEG round trip of the file's own frames)."""
+    return c.proto.jpeg_roundtrip and c.proto.sync_crop == "none" and c.job.audio is None and \
+        abs(native_fps - c.proto.fps) < 1e-3
+
+
+def put_lse(c: _Clip, r: Any) -> None:
+    """Store an :class:`~thglib.metrics.sync.LSEResult` (or the reason there is none)."""
+    if r is not None and r.lse_d.extra.get("silent_audio"):
+        c.errors["lse"] = f"no speech: {r.lse_d.card.caveat.split('; ')[-1]}"
+        r = None
+    if r is not None:
+        note = f"audio–video offset found by the scorer: {r.offset:+d} frames (positive: audio leads)"
+        c.put("lse_d", r.lse_d, note)
+        c.put("lse_c", r.lse_c, note)
+        c.metrics["lse_d"]["extra"]["offset"] = r.offset
+        c.alignment["av_offset_frames"] = r.offset
+        c.series["sync_confidence"] = r.frame_confidence
+
+
+def _track_metrics(c: _Clip, track: Any, size: tuple[int, int], fps: float, audio: np.ndarray | None,
+                   sr: int) -> None:
+    """Pose diversity, Beat Align and THEval's dynamics from the generated landmark ``track`` (``size`` = (w, h))."""
+    from ..metrics import dynamics, motion
+
+    m = c.cfg.metrics
     if track is None:
-        for k in ("pose_diversity", "beat_align"):
+        for k in TRACK_METRICS:
             if k in m:
                 c.errors[k] = c.errors.get("landmarks", "no landmarks")
         return
@@ -342,106 +381,170 @@ def _no_reference(c: _Clip, gen: _Decoded, audio: np.ndarray | None, sr: int, tr
         def div() -> Any:
             from ..face.pose import pose_from_landmarks
 
-            h, w = gen.frames.shape[1:3]
-            return motion.diversity(pose_from_landmarks(track, (w, h)))
+            return motion.diversity(pose_from_landmarks(track, tuple(size)))
         c.put("pose_diversity", c.run("pose_diversity", div))
     if "beat_align" in m:
         def ba() -> Any:
             if audio is None:
                 raise BadInputError(c.job.gen, "has no audio", "Beat Align needs the speech: pass --audio")
-            return motion.beat_align_score(track.points, audio, sr, gen.fps,
-                                           source=f"{track.backend} landmarks")
+            return motion.beat_align_score(track.points, audio, sr, fps, source=f"{track.backend} landmarks")
         c.put("beat_align", c.run("beat_align", ba))
+    size = tuple(size)
+    fns = {"lip_dynamics": lambda: dynamics.lip_dynamics(track, size),
+           "eyebrow_dynamics": lambda: dynamics.eyebrow_dynamics(track),
+           "head_motion_dynamics": lambda: dynamics.head_motion_dynamics(track, size)}
+    for k in ("silent_lip_stability", "lip_sync_energy"):
+        fns[k] = lambda k=k: getattr(dynamics, k)(track, size, _with_audio(c, audio, k), sr, fps)
+    for k, fn in fns.items():
+        if k in m:
+            r = c.run(k, fn)
+            if r is not None and not np.isfinite(r.value) and r.extra.get("reason"):
+                c.errors[k] = str(r.extra["reason"])         # THEval's NaN, with its reason
+            else:
+                c.put(k, r)
 
 
-def _full_reference(c: _Clip, gen: _Decoded, ref: _Decoded, gtrack: Any, rtrack: Any) -> None:
-    from ..metrics import identity, landmark, perceptual, pixel
+def _with_audio(c: _Clip, audio: np.ndarray | None, key: str) -> np.ndarray:
+    if audio is None:
+        raise BadInputError(c.job.gen, "has no audio", f"{key} needs the speech: pass --audio")
+    return audio
+
+
+@dataclass
+class _Pairing:
+    """Which frames are compared: ``reference[rs]`` with ``generated[gs]`` (then ``sim`` applied to the
+    generated ones, resized to ``size`` (w, h)), landmarks after both steps, and the sentence for the cards."""
+
+    rs: slice
+    gs: slice
+    sim: Any
+    size: tuple[int, int]
+    r_pts: np.ndarray | None
+    g_pts: np.ndarray | None
+    note: str
+
+
+def _pairing(c: _Clip, n_ref: int, n_gen: int, ref_wh: tuple[int, int], gen_wh: tuple[int, int],
+             gtrack: Any, rtrack: Any) -> _Pairing:
+    """Temporal then spatial alignment (:mod:`thglib.eval.align`), as the protocol asks."""
     from . import align
 
-    p, m = c.proto, c.cfg.metrics
-    g_frames, r_frames = gen.frames, ref.frames
+    p = c.proto
     g_pts = None if gtrack is None else gtrack.points.astype(np.float64)
     r_pts = None if rtrack is None else rtrack.points.astype(np.float64)
-    notes = []
+    notes, rs, gs = [], None, None
     if p.temporal_align and g_pts is not None and r_pts is not None:
         lag = c.run("temporal_align", lambda: align.frame_lag(r_pts, g_pts, p.max_lag))
         if lag is not None:
             k, curve = lag
             rs, gs = align.apply_lag(r_pts, g_pts, k)
-            r_frames, g_frames, r_pts, g_pts = r_frames[rs], g_frames[gs], r_pts[rs], g_pts[gs]
+            r_pts, g_pts = r_pts[rs], g_pts[gs]
             c.alignment.update(frame_lag=k, lag_correlation=curve)
             notes.append(f"temporal: generated lags reference by {k:+d} frames (landmark cross-correlation "
-                         f"r={np.nanmax(curve):.3f}); {len(r_frames)} frames compared")
-    if len(r_frames) != len(g_frames):
-        n = min(len(r_frames), len(g_frames))
-        notes.append(f"lengths {len(ref.frames)} (reference) vs {len(gen.frames)} (generated): first {n} compared")
-        r_frames, g_frames = r_frames[:n], g_frames[:n]
+                         f"r={np.nanmax(curve):.3f}); {rs.stop - rs.start} frames compared")
+    if rs is None:
+        n = min(n_ref, n_gen)
+        rs, gs = slice(0, n), slice(0, n)
+        if n_ref != n_gen:
+            notes.append(f"lengths {n_ref} (reference) vs {n_gen} (generated): first {n} compared")
         r_pts = None if r_pts is None else r_pts[:n]
         g_pts = None if g_pts is None else g_pts[:n]
+    sim = None
     if p.spatial_align and g_pts is not None and r_pts is not None:
-        sim = c.run("spatial_align", lambda: align.estimate_similarity(r_pts, g_pts))
-        if sim is not None:
-            c.alignment["similarity"] = {"scale": sim.scale, "rotation_deg": sim.rotation_deg, "shift": sim.shift}
-            if sim.is_identity() and g_frames.shape[1:3] == r_frames.shape[1:3]:
-                notes.append("spatial: " + sim.describe() + " (below tolerance: not applied)")
+        est = c.run("spatial_align", lambda: align.estimate_similarity(r_pts, g_pts))
+        if est is not None:
+            c.alignment["similarity"] = {"scale": est.scale, "rotation_deg": est.rotation_deg, "shift": est.shift}
+            if est.is_identity() and gen_wh == ref_wh:
+                notes.append("spatial: " + est.describe() + " (below tolerance: not applied)")
             else:
-                h, w = r_frames.shape[1:3]
-                g_frames, g_pts = align.warp_frames(g_frames, sim, (w, h)), sim.points(g_pts)
-                notes.append("spatial: " + sim.describe() + " applied (cv2.warpAffine, bilinear)")
-    if g_frames.shape[1:3] != r_frames.shape[1:3]:
+                sim, g_pts = est, est.points(g_pts)
+                notes.append("spatial: " + est.describe() + " applied (cv2.warpAffine, bilinear)")
+    if sim is None and gen_wh != ref_wh:
         notes.append("frame sizes differ: generated resized to the reference (bicubic)")
     note = "; ".join(notes)
     c.alignment["notes"] = note
-    kw = {"size": "resize"}
-    if "psnr" in m:
-        c.put("psnr", c.run("psnr", lambda: pixel.psnr(r_frames, g_frames, progress=False, device=c.cfg.device,
-                                                      **kw)), note)
-    if "ssim" in m:
-        c.put("ssim", c.run("ssim", lambda: pixel.ssim(r_frames, g_frames, border=p.ssim_border, progress=False,
-                                                      device=c.cfg.device, **kw)), note)
-    if "ms_ssim" in m:
-        c.put("ms_ssim", c.run("ms_ssim", lambda: pixel.ms_ssim(r_frames, g_frames, border=p.ssim_border,
-                                                               progress=False, device=c.cfg.device, **kw)), note)
-    if "lpips" in m:
-        c.put("lpips", c.run("lpips", lambda: perceptual.lpips(r_frames, g_frames, net=p.lpips_net,
-                                                              device=c.cfg.device, **kw)), note)
-    if "csim" in m:
-        idx = np.arange(0, len(g_frames), p.fid_stride)
-        c.put("csim", c.run("csim", lambda: identity.csim(r_frames[idx], g_frames[idx], backend=p.identity,
-                                                          on_missing="nan")),
-              "; ".join(x for x in (note, f"every {p.fid_stride}th frame pair") if x))
-    if "lmd" in m:
-        if g_pts is None or r_pts is None:
+    return _Pairing(rs, gs, sim, ref_wh, r_pts, g_pts, note)
+
+
+def _pair_metrics(c: _Clip, r_frames: np.ndarray, g_frames: np.ndarray, pairing: _Pairing,
+                  first: int = 0) -> dict[str, MetricResult | None]:
+    """The frame-based full-reference metrics of aligned frame pairs ``first, first + 1, …`` (CSIM on the
+    pairs whose index is a multiple of the protocol's ``fid_stride``)."""
+    from ..metrics import identity, perceptual, pixel
+    from . import align
+
+    p, m, dev = c.proto, c.cfg.metrics, c.cfg.device
+    if pairing.sim is not None:
+        g_frames = align.warp_frames(g_frames, pairing.sim, pairing.size)
+    kw: dict[str, Any] = {"size": "resize"}
+    fns = {"psnr": lambda: pixel.psnr(r_frames, g_frames, progress=False, device=dev, **kw),
+           "ssim": lambda: pixel.ssim(r_frames, g_frames, border=p.ssim_border, progress=False, device=dev, **kw),
+           "ms_ssim": lambda: pixel.ms_ssim(r_frames, g_frames, border=p.ssim_border, progress=False, device=dev,
+                                            **kw),
+           "lpips": lambda: perceptual.lpips(r_frames, g_frames, net=p.lpips_net, device=dev, **kw)}
+    out = {k: c.run(k, fn) for k, fn in fns.items() if k in m}
+    idx = np.flatnonzero((first + np.arange(len(g_frames))) % p.fid_stride == 0)
+    if "csim" in m and len(idx):
+        out["csim"] = c.run("csim", lambda: identity.csim(r_frames[idx], g_frames[idx], backend=p.identity,
+                                                          on_missing="nan"))
+    return out
+
+
+def _put_pairs(c: _Clip, results: dict[str, MetricResult | None], pairing: _Pairing, gtrack: Any,
+               extra_note: str = "") -> None:
+    """Store the full-reference results (and LMD, from the aligned landmarks) with the alignment note."""
+    from ..metrics import landmark
+
+    note = "; ".join(x for x in (pairing.note, extra_note) if x)
+    for k, r in results.items():
+        c.put(k, r, "; ".join(x for x in (note, f"every {c.proto.fid_stride}th frame pair" if k == "csim" else "")
+                              if x))
+    if "lmd" in c.cfg.metrics:
+        if pairing.g_pts is None or pairing.r_pts is None:
             c.errors["lmd"] = c.errors.get("landmarks", "no landmarks")
         else:
-            src = f"{gtrack.backend} 68-point landmarks ({gtrack.detector} boxes every {p.detect_every} frames)"
-            c.put("lmd", c.run("lmd", lambda: landmark.lmd_points(r_pts, g_pts, normalise="iod", source=src)), note)
+            src = f"{gtrack.backend} 68-point landmarks ({gtrack.detector} boxes every {c.proto.detect_every} frames)"
+            c.put("lmd", c.run("lmd", lambda: landmark.lmd_points(pairing.r_pts, pairing.g_pts, normalise="iod",
+                                                                  source=src)), note)
+
+
+def _full_reference(c: _Clip, gen: _Decoded, ref: _Decoded, gtrack: Any, rtrack: Any) -> None:
+    wh = lambda d: (d.frames.shape[2], d.frames.shape[1])  # noqa: E731
+    pairing = _pairing(c, len(ref.frames), len(gen.frames), wh(ref), wh(gen), gtrack, rtrack)
+    _put_pairs(c, _pair_metrics(c, ref.frames[pairing.rs], gen.frames[pairing.gs], pairing), pairing, gtrack)
+
+
+def _feature_kinds(c: _Clip) -> list[str]:
+    m = c.cfg.metrics
+    return ([c.proto.fid_extractor] if ({"fid", "kid"} & set(m)) else []) + (["logits"] if "is" in m else [])
+
+
+def _save_features(c: _Clip, kind: str, side: str, features: Any, ex: Any, out: Path) -> None:
+    """Write one side's features as ``OUT/features/ID.KIND.SIDE.npy`` (atomically) and the extractor's spec."""
+    from ..io.video import atomic_output
+
+    path = out / "features" / f"{c.job.id}.{kind}.{side}.npy"
+    with atomic_output(path, overwrite=True, suffix=".npy") as tmp:
+        np.save(tmp, np.asarray(features, np.float64))
+    c.features[f"{kind}.{side}"] = str(path.relative_to(out))
+    c.features[f"{kind}.spec"] = json.dumps({"name": ex.name, "short": ex.short, "dim": ex.dim,
+                                             "weights": ex.weights, "caveat": ex.caveat,
+                                             "crop": getattr(ex, "crop", "none (full frame)"),
+                                             "resize": getattr(ex, "resize", "none")})
 
 
 def _set_features(c: _Clip, gen: _Decoded, ref: _Decoded | None, out: Path) -> None:
     """Features of every ``fid_stride``-th frame for FID/KID (and logits for IS), saved as .npy files."""
-    from ..io.video import atomic_output
-
-    m, p = c.cfg.metrics, c.proto
-    kinds = ([p.fid_extractor] if ({"fid", "kid"} & set(m)) else []) + (["logits"] if "is" in m else [])
-    for kind in kinds:
+    for kind in _feature_kinds(c):
         ex = c.run(f"features_{kind}", lambda: _extractor(kind, c.cfg.device))
         if ex is None:
             continue
         for side, d in (("gen", gen), ("ref", ref)):
             if d is None or (kind == "logits" and side == "ref"):
                 continue
-            f = c.run(f"features_{kind}", lambda: ex(d.frames[::p.fid_stride]))
-            if f is None:
-                continue
-            path = out / "features" / f"{c.job.id}.{kind}.{side}.npy"
-            with atomic_output(path, overwrite=True, suffix=".npy") as tmp:
-                np.save(tmp, np.asarray(f, np.float64))
-            c.features[f"{kind}.{side}"] = str(path.relative_to(out))
-        c.features[f"{kind}.spec"] = json.dumps({"name": ex.name, "short": ex.short, "dim": ex.dim,
-                                                 "weights": ex.weights, "caveat": ex.caveat,
-                                                 "crop": getattr(ex, "crop", "none (full frame)"),
-                                                 "resize": getattr(ex, "resize", "none")})
+            f = c.run(f"features_{kind}", lambda: ex(d.frames[::c.proto.fid_stride]))
+            if f is not None:
+                _save_features(c, kind, side, f, ex, out)
 
 
 def clip_report_path(out: str | Path, clip_id: str) -> Path:
@@ -473,6 +576,51 @@ def evaluate_clip(job: ClipJob, cfg: EvalConfig) -> dict[str, Any]:
         return _evaluate_clip(job, cfg)
 
 
+def _needs_tracks(cfg: EvalConfig, has_ref: bool) -> bool:
+    return bool({*TRACK_METRICS, "lmd"} & set(cfg.metrics)) or \
+        (has_ref and (cfg.protocol.temporal_align or cfg.protocol.spatial_align))
+
+
+def _status(c: _Clip) -> tuple[str, str]:
+    """``("ok" | "partial" | "failed", reason)`` from what was measured and what failed."""
+    failed = [k for k in ("decode", "decode_reference") if k in c.errors]
+    if failed:
+        return "failed", c.errors[failed[0]]
+    wanted = [k for k in c.errors if not k.startswith(("features", "decode", "audio"))]
+    if c.errors and not c.metrics:
+        return "failed", "; ".join(f"{k}: {c.errors[k]}" for k in wanted[:2]) or next(iter(c.errors.values()))
+    return ("partial" if c.errors else "ok"), ""
+
+
+def _evaluate_whole(c: _Clip, out: Path) -> tuple[str, str]:
+    """Decode the clip (and its reference) whole, then measure; returns :func:`_status`."""
+    job, cfg = c.job, c.cfg
+    gen = c.run("decode", lambda: _decode(job.gen, cfg.protocol, c.log, "generated", True))
+    ref = None
+    if gen is not None and job.ref is not None:
+        ref = c.run("decode_reference", lambda: _decode(job.ref, cfg.protocol, c.log, "reference", False))
+    if gen is None or (job.ref is not None and ref is None):
+        return _status(c)
+    aud = c.run("audio", lambda: _audio_for(job, gen, cfg.protocol, c.log))
+    audio, sr = aud if aud is not None else (None, cfg.protocol.sample_rate)
+    need_tracks = _needs_tracks(cfg, ref is not None)
+    gtrack = c.run("landmarks", lambda: _track(gen.frames, cfg.protocol, "generated")) if need_tracks else None
+    _no_reference(c, gen, audio, sr, gtrack)
+    if ref is not None and set(FULL_REFERENCE) & set(cfg.metrics):
+        rtrack = c.run("landmarks_reference", lambda: _track(ref.frames, cfg.protocol, "reference")) \
+            if need_tracks else None
+        _full_reference(c, gen, ref, gtrack, rtrack)
+    if set(SET_LEVEL) & set(cfg.metrics):
+        _set_features(c, gen, ref, out)
+    if cfg.visualize:
+        from .visualize import clip_video
+
+        c.run("visualize", lambda: clip_video(
+            out / "vis" / f"{job.id}.mp4", gen.frames, gen.fps, ref=None if ref is None else ref.frames,
+            track=gtrack, audio=audio, sr=sr, confidence=c.series.get("sync_confidence"), overwrite=True))
+    return _status(c)
+
+
 def _evaluate_clip(job: ClipJob, cfg: EvalConfig) -> dict[str, Any]:
     """Evaluate one clip and write ``OUT/clips/ID.json`` (atomically); return the report.
 
@@ -488,46 +636,18 @@ def _evaluate_clip(job: ClipJob, cfg: EvalConfig) -> dict[str, Any]:
         return cached
     t0 = time.perf_counter()
     c = _Clip(job, cfg)
-    status, reason, out = "ok", "", Path(cfg.out)
+    out = Path(cfg.out)
     with _torch_threads(cfg.threads):
-        gen = c.run("decode", lambda: _decode(job.gen, cfg.protocol, c.log, "generated", True))
-        ref = None
-        if gen is not None and job.ref is not None:
-            ref = c.run("decode_reference", lambda: _decode(job.ref, cfg.protocol, c.log, "reference", False))
-        if gen is None or (job.ref is not None and ref is None):
-            status, reason = "failed", c.errors.get("decode") or c.errors.get("decode_reference", "")
-        else:
-            aud = c.run("audio", lambda: _audio_for(job, gen, cfg.protocol, c.log))
-            audio, sr = aud if aud is not None else (None, cfg.protocol.sample_rate)
-            need_gtrack = bool({"pose_diversity", "beat_align", "lmd"} & set(cfg.metrics)) or \
-                (ref is not None and (cfg.protocol.temporal_align or cfg.protocol.spatial_align))
-            gtrack = c.run("landmarks", lambda: _track(gen.frames, cfg.protocol, "generated")) if need_gtrack else None
-            _no_reference(c, gen, audio, sr, gtrack)
-            if ref is not None and set(FULL_REFERENCE) & set(cfg.metrics):
-                rtrack = c.run("landmarks_reference", lambda: _track(ref.frames, cfg.protocol, "reference")) \
-                    if need_gtrack else None
-                _full_reference(c, gen, ref, gtrack, rtrack)
-            if set(SET_LEVEL) & set(cfg.metrics):
-                _set_features(c, gen, ref, out)
-            if cfg.visualize:
-                from .visualize import clip_video
+        from .stream import evaluate_streamed, stream_plan
 
-                c.run("visualize", lambda: clip_video(
-                    out / "vis" / f"{job.id}.mp4", gen.frames, gen.fps, ref=None if ref is None else ref.frames,
-                    track=gtrack, audio=audio,
-                    sr=sr, confidence=c.series.get("sync_confidence"), overwrite=True))
-            wanted = [k for k in c.errors if not k.startswith(("features", "decode", "audio"))]
-            if c.errors and not c.metrics:
-                status, reason = "failed", "; ".join(f"{k}: {c.errors[k]}" for k in wanted[:2]) or \
-                    next(iter(c.errors.values()))
-            elif c.errors:
-                status = "partial"
+        plan = stream_plan(c)
+        status, reason = _evaluate_whole(c, out) if plan is None else evaluate_streamed(c, out, plan)
     report = jsonable({
         "format": FORMAT, "id": job.id, "inputs": inputs, "config": cfg.key(), "protocol": cfg.protocol.as_dict(),
         "metrics_requested": list(cfg.metrics), "status": status, "reason": reason, "log": c.log,
         "metrics": c.metrics, "errors": c.errors, "alignment": c.alignment, "series": c.series,
         "features": c.features, "versions": library_versions(), "threads": cfg.threads,
-        "elapsed_s": round(time.perf_counter() - t0, 3), "resumed": False})
+        "streamed": plan is not None, "elapsed_s": round(time.perf_counter() - t0, 3), "resumed": False})
     path = clip_report_path(out, job.id)
     with atomic_output(path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(report, indent=1, allow_nan=False))

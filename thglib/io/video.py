@@ -409,21 +409,24 @@ def _frame_chunks(cmd: list[str], shape: tuple[int, ...], chunk: int, path: Path
 
 
 def iter_frames(path: PathLike, *, chunk: int = 64, gray: bool = False,
-                size: tuple[int, int] | None = None, accurate_color: bool = False) -> Iterator[np.ndarray]:
+                size: tuple[int, int] | None = None, accurate_color: bool = False,
+                fps: float | None = None) -> Iterator[np.ndarray]:
     """Stream a video as chunks of up to ``chunk`` frames, ``(n, H, W, 3)`` RGB or ``(n, H, W)`` gray.
 
     Memory stays at about two chunks however long the file is.  Frames come out as decoded (no frame-rate
-    resampling, even for VFR files); ``gray`` is ffmpeg's full-range luma (BT.601 weights).
-    ``accurate_color``: exact YUV->RGB rounding, slower (see ``SWS_ACCURATE``).
+    resampling, even for VFR files) unless ``fps`` is given: then ffmpeg's ``fps`` filter resamples to that
+    constant rate, the same frames :func:`read_video` with ``fps=`` returns. ``gray`` is ffmpeg's
+    full-range luma (BT.601 weights). ``accurate_color``: exact YUV->RGB rounding, slower (see ``SWS_ACCURATE``).
     """
-    from ..validate import count
+    from ..validate import count, frame_rate
 
     chunk = count(chunk, "chunk", fix="Pass a positive int such as 64")
     size = _check_size(size)
+    fps = None if fps is None else frame_rate(fps, "fps")
     info = probe(path)
     w, h = size or (info.width, info.height)
     shape = (h, w) if gray else (h, w, 3)
-    cmd = _decode_cmd(info.path, "gray" if gray else "rgb24", size, None, None, accurate_color)
+    cmd = _decode_cmd(info.path, "gray" if gray else "rgb24", size, fps, None, accurate_color)
     return _frame_chunks(cmd, shape, int(chunk), info.path)
 
 

@@ -33,6 +33,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -45,8 +46,8 @@ from .card import MetricResult, ProtocolCard
 from .protocols import EvalProtocol, get_protocol
 
 __all__ = ["VSHIFT", "SyncInputs", "SyncScorer", "LSEResult", "load_scorer", "FusedSyncNetV2",
-           "syncnet_inputs", "pcm16", "face_track", "smooth_track", "track_crops", "offset_distances",
-           "lse_from_distances", "lse", "official_loop"]
+           "syncnet_inputs", "sync_chunks", "pcm16", "face_track", "face_track_chunks", "smooth_track", "track_crops",
+           "track_description", "offset_distances", "lse_from_distances", "lip_embeddings", "lse", "lse_stream", "official_loop"]
 
 VSHIFT = 15  #: offsets searched: -15..15 frames
 FPS = 25
@@ -112,16 +113,31 @@ def face_track(frames: np.ndarray, *, every: int = 1, backend: str = "auto", ups
 
     Raises :class:`~thglib.errors.NoFaceError` when no frame has a face.
     """
+    return face_track_chunks([frames], every=every, backend=backend, upsample=upsample)
+
+
+def face_track_chunks(chunks: Iterable[np.ndarray], *, every: int = 1, backend: str = "auto",
+                      upsample: int = 1) -> np.ndarray:
+    """:func:`face_track` over a stream of ``(n, H, W, 3)`` RGB chunks (e.g. :func:`thglib.io.iter_frames`):
+    the same detections on the same frames, holding one chunk at a time."""
     from ..face import detect_faces
 
     if not isinstance(every, (int, np.integer)) or every < 1:
         raise BadInputError("every", f"expected an integer >= 1, got {every!r}")
-    t = len(frames)
-    found = []
-    for i in sorted(set(range(0, t, int(every))) | {t - 1}):
-        faces = detect_faces(frames[i], backend=backend, upsample=upsample)
+    found, t, last = [], 0, None
+
+    def detect(i: int, frame: np.ndarray) -> None:
+        faces = detect_faces(frame, backend=backend, upsample=upsample)
         if faces:
             found.append((i, faces[0].as_array()))
+
+    for chunk in chunks:
+        for k in range(-t % every, len(chunk), every):
+            detect(t + k, chunk[k])
+        t += len(chunk)
+        last = chunk[-1].copy() if len(chunk) else last
+    if t and (t - 1) % every:
+        detect(t - 1, last)
     if not found:
         raise NoFaceError(None, "video", "No frame has a detectable face: LSE needs a visible speaker")
     idx, boxes = np.array([i for i, _ in found]), np.stack([b for _, b in found]).astype(np.float64)
@@ -206,8 +222,16 @@ def _face_crops(frames: np.ndarray, boxes: np.ndarray | None, every: int, backen
     else:
         how = "given boxes"
     track = smooth_track(boxes)
-    what = f"face track ({how}), centre/size medfilt {TRACK_MEDIAN}, crop scale {CROP_SCALE}, {SIZE}×{SIZE}"
-    return track_crops(frames, track)[..., ::-1], track, what
+    return track_crops(frames, track)[..., ::-1], track, track_description(how)
+
+
+def track_description(how: str) -> str:
+    """The card's crop text for face-track crops found by ``how`` (e.g. "dlib detector every 5 frame(s)")."""
+    return f"face track ({how}), centre/size medfilt {TRACK_MEDIAN}, crop scale {CROP_SCALE}, {SIZE}×{SIZE}"
+
+
+#: the card's crop text for whole frames (Wav2Lip's LRS2 protocol)
+WHOLE_FRAMES = f"none: whole frames resized to {SIZE}×{SIZE} (cv2 bilinear)"
 
 
 def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | None = None, *,
@@ -238,12 +262,33 @@ def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | Non
         number(fps, "fps", lo=0, lo_open=True, fix="Pass the frame rate of the frames (SyncNet needs 25)")
     count(every, "every")
     frames, pcm, source = _decode(video, audio, sample_rate, fps, crop, jpeg_roundtrip)
-    track, what = None, f"none: whole frames resized to {SIZE}×{SIZE} (cv2 bilinear)"
+    track, what = None, WHOLE_FRAMES
     if crop == "track":
         frames, track, what = _face_crops(frames, boxes, every, backend, upsample)
     if jpeg_roundtrip and not (crop == "none" and isinstance(video, (str, Path))):
         frames = _resize224(jpeg_roundtrip_frames(frames, FPS))  # (a file's frames went through it in _decode)
     return SyncInputs(_resize224(frames), pcm, what, bool(jpeg_roundtrip), source, track)
+
+
+def sync_chunks(chunks: Iterable[np.ndarray], *, crop: Literal["none", "track"] = "none",
+                jpeg_roundtrip: bool = False, track: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """:func:`syncnet_inputs`' frames for a stream of RGB chunks: 224² BGR, the same bytes as the whole clip
+    gives (crops and resizing work frame by frame; the JPEG round trip runs all frames through one encoder).
+    ``crop="track"`` needs the smoothed ``track`` of the whole clip (:func:`face_track_chunks`, then
+    :func:`smooth_track`): crops are cut along it."""
+    from ..io.jpeg import iter_jpeg_roundtrip_frames
+
+    if crop == "track" and track is None:
+        raise BadInputError("track", "is missing", "crop='track' needs smooth_track(face_track_chunks(...))")
+
+    def bgr() -> Iterator[np.ndarray]:
+        t = 0
+        for chunk in chunks:
+            yield (track_crops(chunk, track[t:t + len(chunk)]) if crop == "track" else chunk)[..., ::-1]
+            t += len(chunk)
+
+    for frames in (iter_jpeg_roundtrip_frames(bgr(), FPS) if jpeg_roundtrip else bgr()):
+        yield _resize224(frames)
 
 
 # ============================================================================ networks
@@ -465,6 +510,61 @@ def _card(metric: str, scorer: SyncScorer, inputs: SyncInputs, n: int, vshift: i
                f"vs 20 MFCC columns; offsets ±{vshift}; source {inputs.source}"))
 
 
+def _check_counts(vshift: int, batch_size: int) -> None:
+    from ..validate import count
+
+    count(batch_size, "batch_size", hi=4096)
+    count(vshift, "vshift", hi=100, fix="Pass the largest offset to search, in frames (SyncNet: 15)")
+
+
+def _load(scorer: SyncScorer | str | None, proto: EvalProtocol | None) -> SyncScorer:
+    from ..errors import WeightsUnavailable
+
+    scorer = scorer if scorer is not None else (proto.sync_scorer if proto else "syncnet_v2")
+    try:
+        sc = load_scorer(scorer) if isinstance(scorer, str) else scorer
+    except WeightsUnavailable as e:
+        raise e.for_option(f"scorer=load_scorer({scorer!r}, path=PATH) (offline: scorer='thgsynth_expert', the "
+                           "THG-Synth stand-in)") from None
+    if not isinstance(sc, SyncScorer):
+        raise BadInputError("scorer", f"is {type(sc).__name__}", "Pass a load_scorer() name or a SyncScorer")
+    return sc
+
+
+def _check_windows(n_frames: int, pcm: np.ndarray) -> None:
+    if min(n_frames, len(pcm) // SAMPLES_PER_FRAME) - 5 < 1:
+        raise BadInputError("video", f"{n_frames} frames and {len(pcm) / SAMPLE_RATE:.2f} s of audio "
+                            "give no 5-frame window", "Pass at least 6 frames (0.24 s) with their audio")
+
+
+def _score(sc: SyncScorer, inp: SyncInputs, n_frames: int, lips: Callable[[Any, int], torch.Tensor],
+           vshift: int, proto: EvalProtocol | None) -> LSEResult:
+    """The scores of one clip from its PCM and ``lips(engine, n)``, the embeddings of its first ``n`` windows."""
+    import warnings
+
+    from ..audio import syncnet_mfcc, syncnet_mfcc_windows
+
+    _check_windows(n_frames, inp.pcm)
+    peak = int(np.abs(inp.pcm.astype(np.int32)).max()) if len(inp.pcm) else 0
+    silent = ""
+    if peak < SILENCE_PEAK:
+        silent = (f"silent audio (peak {20 * np.log10(max(peak, 1) / 32768):.0f} dBFS): SyncNet compares the "
+                  "mouth with nothing, so LSE-D/LSE-C measure no sync")
+        warnings.warn(f"{inp.source}: {silent}", UserWarning, stacklevel=3)
+        sc = SyncScorer(sc.net, sc.extractor, sc.weights, "; ".join(c for c in (sc.caveat, silent) if c), sc.tag)
+    windows = syncnet_mfcc_windows(syncnet_mfcc(inp.pcm, SAMPLE_RATE), n_frames, n_samples=len(inp.pcm))
+    eng = sc.engine()
+    n = len(windows)
+    r = lse_from_distances(offset_distances(lips(eng, n), eng.embed_audio(windows), vshift), vshift)
+    name = proto.name if proto else ""
+    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift).with_(eval_protocol=name), False,
+                     r["frame_distance"], {"silent_audio": bool(silent)})
+    c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift).with_(eval_protocol=name), True,
+                     r["frame_confidence"], {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent)})
+    return LSEResult(d, c, r["offset"], vshift - np.arange(2 * vshift + 1), r["mean_distance"],
+                     r["frame_confidence_smooth"])
+
+
 def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | None = None, *,
         scorer: SyncScorer | str | None = None, sample_rate: int = SAMPLE_RATE, fps: float = FPS,
         crop: Literal["none", "track"] = "none", jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None,
@@ -476,50 +576,58 @@ def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | N
     :class:`SyncInputs`); ``scorer`` a :class:`SyncScorer` or a :func:`load_scorer` name (default: the
     protocol's ``sync_scorer``, else ``"syncnet_v2"``). ``protocol`` (a name or an
     :class:`~thglib.metrics.protocols.EvalProtocol`) fixes the preprocessing and the scorer in one word,
-    and its name goes on the cards.
+    and its name goes on the cards. :func:`lse_stream` scores a clip that arrives in chunks.
     """
-    import warnings
-
-    from ..audio import syncnet_mfcc, syncnet_mfcc_windows
-    from ..errors import WeightsUnavailable
-    from ..validate import count
-
-    count(batch_size, "batch_size", hi=4096)
-    count(vshift, "vshift", hi=100, fix="Pass the largest offset to search, in frames (SyncNet: 15)")
+    _check_counts(vshift, batch_size)
     proto = None if protocol is None else get_protocol(protocol)
-    scorer = scorer if scorer is not None else (proto.sync_scorer if proto else "syncnet_v2")
     inp = video if isinstance(video, SyncInputs) else syncnet_inputs(
         video, audio, sample_rate=sample_rate, fps=fps, crop=crop, jpeg_roundtrip=jpeg_roundtrip,
         boxes=boxes, every=every, protocol=proto)
-    if inp.n_windows < 1:
-        raise BadInputError("video", f"{len(inp.frames)} frames and {len(inp.pcm) / SAMPLE_RATE:.2f} s of audio "
-                            "give no 5-frame window", "Pass at least 6 frames (0.24 s) with their audio")
-    try:
-        sc = load_scorer(scorer) if isinstance(scorer, str) else scorer
-    except WeightsUnavailable as e:
-        raise e.for_option(f"scorer=load_scorer({scorer!r}, path=PATH) (offline: scorer='thgsynth_expert', the "
-                           "THG-Synth stand-in)") from None
-    if not isinstance(sc, SyncScorer):
-        raise BadInputError("scorer", f"is {type(sc).__name__}", "Pass a load_scorer() name or a SyncScorer")
-    peak = int(np.abs(inp.pcm.astype(np.int32)).max()) if len(inp.pcm) else 0
-    silent = ""
-    if peak < SILENCE_PEAK:
-        silent = (f"silent audio (peak {20 * np.log10(max(peak, 1) / 32768):.0f} dBFS): SyncNet compares the "
-                  "mouth with nothing, so LSE-D/LSE-C measure no sync")
-        warnings.warn(f"{inp.source}: {silent}", UserWarning, stacklevel=2)
-        sc = SyncScorer(sc.net, sc.extractor, sc.weights, "; ".join(c for c in (sc.caveat, silent) if c), sc.tag)
-    windows = syncnet_mfcc_windows(syncnet_mfcc(inp.pcm, SAMPLE_RATE), len(inp.frames), n_samples=len(inp.pcm))
+    _check_windows(len(inp.frames), inp.pcm)
+    return _score(_load(scorer, proto), inp, len(inp.frames),
+                  lambda eng, n: eng.embed_lips(inp.frames, n, batch_size), vshift, proto)
+
+
+def lip_embeddings(engine: Any, chunks: Iterable[np.ndarray], n_max: int, batch_size: int = 32,
+                   blocks: int = 8) -> tuple[Callable[[Any, int], torch.Tensor], int]:
+    """Embed a stream of 224² BGR chunks, ``blocks · batch_size`` windows at a time (at most ``n_max``).
+
+    Returns ``(lips, T)``: ``lips(engine, n)`` gives the first ``n`` window embeddings, ``T`` the frame
+    count. Windows are embedded in the batches one ``embed_lips`` call on the whole clip makes (a block is
+    embedded only once a later frame proves it is not the last), so the numbers are the same bit for bit.
+    """
+    block, buf, done, parts, t = blocks * batch_size, np.empty((0, SIZE, SIZE, 3), np.uint8), 0, [], 0
+    for chunk in chunks:
+        t += len(chunk)
+        buf = np.concatenate([buf, chunk])
+        while done < n_max and len(buf) >= block + 5:
+            k = min(block, n_max - done)
+            parts.append(engine.embed_lips(buf[:k + 4], k, batch_size))
+            buf, done = buf[k:], done + k
+
+    def lips(eng: Any, n: int) -> torch.Tensor:
+        rest = [eng.embed_lips(buf, n - done, batch_size)] if n > done else []
+        return torch.cat(parts + rest)[:n]
+
+    return lips, t
+
+
+def lse_stream(chunks: Iterable[np.ndarray], pcm: np.ndarray, *, scorer: SyncScorer | str | None = None,
+               crop: str = WHOLE_FRAMES, jpeg: bool = False, source: str = "stream",
+               vshift: int = VSHIFT, batch_size: int = 32, protocol: str | EvalProtocol | None = None) -> LSEResult:
+    """:func:`lse` of a clip that arrives as chunks of SyncNet inputs (224² BGR, e.g. from
+    :func:`sync_chunks`) with its int16 16 kHz ``pcm``: the same numbers bit for bit, in memory bounded by
+    a chunk plus the embeddings (4 KiB a frame). ``crop``/``jpeg``/``source`` describe the inputs on the card."""
+    _check_counts(vshift, batch_size)
+    proto = None if protocol is None else get_protocol(protocol)
+    sc = _load(scorer, proto)
+    pcm = np.asarray(pcm)
+    if pcm.dtype != np.int16 or pcm.ndim != 1:
+        raise BadInputError("pcm", f"expected (n,) int16 at 16 kHz, got {pcm.shape} {pcm.dtype}", "Use pcm16(audio, sr)")
     eng = sc.engine()
-    n = len(windows)
-    r = lse_from_distances(offset_distances(eng.embed_lips(inp.frames, n, batch_size), eng.embed_audio(windows),
-                                            vshift), vshift)
-    name = proto.name if proto else ""
-    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift).with_(eval_protocol=name), False,
-                     r["frame_distance"], {"silent_audio": bool(silent)})
-    c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift).with_(eval_protocol=name), True,
-                     r["frame_confidence"], {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent)})
-    return LSEResult(d, c, r["offset"], vshift - np.arange(2 * vshift + 1), r["mean_distance"],
-                     r["frame_confidence_smooth"])
+    lips, t = lip_embeddings(eng, chunks, len(pcm) // SAMPLES_PER_FRAME - 5, batch_size)
+    inp = SyncInputs(np.empty((0, SIZE, SIZE, 3), np.uint8), pcm, crop, bool(jpeg), source)
+    return _score(sc, inp, t, lips, vshift, proto)
 
 
 # ============================================================================ reference loop
