@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import THGError
 from ..metrics.card import MetricResult
 from .runner import (FULL_REFERENCE, SET_LEVEL, _Clip, _extractor, _feature_kinds, _lse_from_file, _need_audio,
-                     _pair_metrics, _pairing, _Pairing, _put_pairs, _rate, _save_features, _scorer, _status,
+                     _pair_metrics, _pairing, _Pairing, _put_pairs, _rate, _reason, _save_features, _scorer, _status,
                      _track, _track_metrics, _needs_tracks, put_lse)
 
 __all__ = ["CHUNK_BYTES", "StreamPlan", "stream_plan", "evaluate_streamed", "merge_chunks"]
@@ -281,7 +281,7 @@ def evaluate_streamed(c: _Clip, out: Path, plan: StreamPlan) -> tuple[str, str]:
     else:
         first.run()
     if first.error is not None:
-        c.errors["decode"] = f"{type(first.error).__name__}: {str(first.error).splitlines()[0]}"
+        c.errors["decode"] = _reason(first.error)
         return _status(c)
     n_gen, gen_wh = first.n, first.size
     if "cpbd" in parts and "cpbd" not in c.errors:
@@ -299,7 +299,7 @@ def evaluate_streamed(c: _Clip, out: Path, plan: StreamPlan) -> tuple[str, str]:
         rtrack = rpass.run("landmarks_reference", lambda it: _track(_frames_of(it), c.proto, "reference")) \
             if need_tracks and full else rpass.run()
         if rpass.error is not None:
-            c.errors["decode_reference"] = f"{type(rpass.error).__name__}: {str(rpass.error).splitlines()[0]}"
+            c.errors["decode_reference"] = _reason(rpass.error)
             return _status(c)
         if full:
             pairing = _pairing(c, rpass.n, n_gen, rpass.size, gen_wh, gtrack, rtrack)

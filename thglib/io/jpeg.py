@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MediaError
-from .video import PathLike, ff_path, ffmpeg_exe
+from .video import PathLike, _chain, ff_path, ffmpeg_exe
 
 __all__ = ["ffmpeg_version", "run_ffmpeg", "split_jpegs", "jpeg_roundtrip_file", "iter_jpeg_roundtrip_file",
            "jpeg_roundtrip_frames", "iter_jpeg_roundtrip_frames", "raw_bgr_frames", "pcm16_of_file"]
@@ -74,7 +74,7 @@ def iter_jpeg_roundtrip_file(path: PathLike, chunk: int = 256, read_size: int = 
     for bit, in memory bounded by one chunk (the MJPEG pipe is read ``read_size`` bytes at a time)."""
     import cv2
 
-    soi, buf, out, total = b"\xff\xd8\xff", b"", [], 0
+    buf, out, total = b"", [], 0
     with tempfile.TemporaryFile() as errf:
         proc = subprocess.Popen([ffmpeg_exe(), "-v", "error", "-nostdin", "-i", ff_path(path), "-threads", "1",
                                  "-f", "image2pipe", "-c:v", "mjpeg", "pipe:1"],
@@ -168,7 +168,7 @@ def iter_jpeg_roundtrip_frames(chunks_bgr: Iterable[np.ndarray], fps: float = 25
                 yield np.stack(out)
 
         try:
-            for chunk in _chain_first(first, it):
+            for chunk in _chain(first, it):
                 proc.stdin.write(np.ascontiguousarray(chunk).tobytes())
                 yield from drain(block=False)
             proc.stdin.close()
@@ -182,11 +182,6 @@ def iter_jpeg_roundtrip_frames(chunks_bgr: Iterable[np.ndarray], fps: float = 25
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-
-
-def _chain_first(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    yield first
-    yield from rest
 
 
 def raw_bgr_frames(path: PathLike, width: int, height: int) -> np.ndarray:
