@@ -26,7 +26,7 @@ from .animate import Motion
 from .clip import SynthClip, padded_speech, render_motion
 
 __all__ = ["Degradation", "DEGRADATIONS", "degrade", "apply_degradations", "parse_degradation",
-           "audio_offset", "lip_damp", "wrong_audio", "identity_swap", "head_freeze", "head_jitter",
+           "audio_offset", "lip_damp", "lip_exaggerate", "wrong_audio", "identity_swap", "head_freeze", "head_jitter",
            "frame_drop", "blur", "noise", "jpeg", "h264", "downscale", "flicker"]
 
 _KIND_ORDER = ("motion", "audio", "temporal", "pixel")
@@ -59,12 +59,22 @@ def _rerender(clip: SynthClip, name: str, motion: Motion, mix: tuple[str, float]
 
 
 # ----------------------------------------------------------------------------- motion
+def _lip_scale(clip: SynthClip, name: str, s: float, gain: float) -> SynthClip:
+    mouth = (gain * clip.mouth).astype(np.float32)
+    new = _rerender(clip, name, Motion(mouth, clip.eye_closure, clip.pose), clip.identity_mix)
+    return _done(clip, name, s, mouth=mouth, **new)
+
+
 def lip_damp(clip: SynthClip, strength: float) -> SynthClip:
     """Damp lip motion: ``mouth' = (1 - s) mouth``; ``s = 1`` freezes the mouth closed. Re-rendered."""
     s = _check("lip_damp", strength, 0, 1)
-    mouth = ((1 - s) * clip.mouth).astype(np.float32)
-    new = _rerender(clip, "lip_damp", Motion(mouth, clip.eye_closure, clip.pose), clip.identity_mix)
-    return _done(clip, "lip_damp", s, mouth=mouth, **new)
+    return _lip_scale(clip, "lip_damp", s, 1 - s)
+
+
+def lip_exaggerate(clip: SynthClip, strength: float) -> SynthClip:
+    """Exaggerate lip motion: ``mouth' = (1 + s) mouth``; ``s = 1`` doubles it. Re-rendered."""
+    s = _check("lip_exaggerate", strength, 0)
+    return _lip_scale(clip, "lip_exaggerate", s, 1 + s)
 
 
 def head_freeze(clip: SynthClip, strength: float) -> SynthClip:
@@ -286,6 +296,8 @@ _PER_FRAME = ("frames", "landmarks", "mouth", "eye_closure", "pose", "pose_matri
 DEGRADATIONS: dict[str, Degradation] = {
     "lip_damp": Degradation(lip_damp, "motion", "fraction of lip motion removed (1 = frozen)", 0.7,
                             ("frames", "landmarks", "mouth")),
+    "lip_exaggerate": Degradation(lip_exaggerate, "motion", "extra fraction of lip motion (1 = doubled)", 0.5,
+                                  ("frames", "landmarks", "mouth")),
     "head_freeze": Degradation(head_freeze, "motion", "fraction of head motion removed", 1.0, _POSED),
     "head_jitter": Degradation(head_jitter, "motion", "x (1 deg, 0.02 IOD, 0.01 scale) white noise", 1.0, _POSED),
     "identity_swap": Degradation(identity_swap, "motion", "mixing weight of the other face", 1.0,
