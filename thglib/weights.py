@@ -337,6 +337,56 @@ REGISTRY: tuple[ModelCard, ...] = (
         notes="MappingNet for the full / still modes (73 coefficients: + the crop's scale and shift; "
               "src/config/facerender_still.yaml); checkpoint dict {'mapping': state_dict, 'epoch': ...}.",
     ),
+    # THEval's image-quality metrics through pyiqa (thglib.metrics.iqa; optional extra thglib[iqa]). URLs and file
+    # names as pyiqa 0.1.16 builds them: pyiqa/archs/arch_util.py get_url_from_name (Hugging Face repository
+    # chaofengc/IQA-PyTorch-Weights; store_base="github": release v0.1-weights) with the names of
+    # default_model_urls in pyiqa/archs/topiq_arch.py and musiq_arch.py. No full SHA-256 is published: the
+    # torch.hub-style prefix in each name is verified. Licence: pyiqa's PolyForm-Noncommercial-1.0.0.
+    *(ModelCard(
+        name=name, filename=filename,
+        urls=(f"https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/{filename}",
+              f"https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/{filename}"),
+        sha256=None, size=None, licence="PolyForm-Noncommercial-1.0.0 (pyiqa / chaofengc/IQA-PyTorch)",
+        paper=paper, arxiv=arxiv, used_by=("thglib.metrics.iqa." + fn,),
+        source=f"pyiqa 0.1.16 {src} default_model_urls; pyiqa/archs/arch_util.py get_url_from_name",
+        notes=notes,
+    ) for name, filename, paper, arxiv, fn, src, notes in (
+        ("pyiqa_topiq_iaa", "cfanet_iaa_ava_swin-393b41b4.pth",
+         "TOPIQ: A Top-down Approach from Semantics to Distortions for Image Quality Assessment", "2308.03060",
+         "global_aesthetic", "pyiqa/archs/topiq_arch.py",
+         "pyiqa metric 'topiq_iaa': CFANet on a Swin-B backbone, trained on AVA aesthetics (scores 1-10); "
+         "THEval's Global aesthetic (Video_Quality/global_aesthetic.py)."),
+        ("pyiqa_musiq_koniq", "musiq_koniq_ckpt-e95806b9.pth",
+         "MUSIQ: Multi-scale Image Quality Transformer", "2108.05997", "mouth_quality", "pyiqa/archs/musiq_arch.py",
+         "pyiqa metric 'musiq' (pretrained='koniq10k'): MUSIQ trained on KonIQ-10k (MOS ~0-100); THEval's Mouth "
+         "quality on lip crops (Video_Quality/mouth_quality.py)."),
+        ("pyiqa_topiq_nr_face", "topiq_nr_cgfiqa_res50-0a8b8e4f.pth",
+         "TOPIQ: A Top-down Approach from Semantics to Distortions for Image Quality Assessment", "2308.03060",
+         "face_quality", "pyiqa/archs/topiq_arch.py",
+         "pyiqa metric 'topiq_nr-face': CFANet on ResNet-50 trained on face IQA data (GFIQA per pyiqa's model "
+         "card; the file name says cgfiqa), scores ~0-1; THEval's Face quality (Video_Quality/face_quality.py)."),
+    )),
+    # facexlib models that pyiqa's topiq_nr-face builds (FaceRestoreHelper: RetinaFace + ParseNet) to find and align
+    # the face: URLs from facexlib 0.3.0 detection/__init__.py and parsing/__init__.py. No hash published.
+    ModelCard(
+        name="facexlib_retinaface_resnet50", filename="detection_Resnet50_Final.pth",
+        urls=("https://github.com/xinntao/facexlib/releases/download/v0.1.0/detection_Resnet50_Final.pth",),
+        sha256=None, size=None, licence="Apache-2.0 (xinntao/facexlib); port of biubug6/Pytorch_Retinaface (MIT)",
+        paper="RetinaFace: Single-stage Dense Face Localisation in the Wild", arxiv="1905.00641",
+        used_by=("thglib.metrics.iqa.face_quality",),
+        source="facexlib 0.3.0 facexlib/detection/__init__.py init_detection_model('retinaface_resnet50')",
+        notes="Face detector inside pyiqa's topiq_nr-face (align_crop_face); only the format is checked.",
+    ),
+    ModelCard(
+        name="facexlib_parsenet", filename="parsing_parsenet.pth",
+        urls=("https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",),
+        sha256=None, size=None, licence="Apache-2.0 (xinntao/facexlib repository)",
+        paper="facexlib face parsing (ParseNet, 19 classes, 512x512)", arxiv=None,
+        used_by=("thglib.metrics.iqa.face_quality",),
+        source="facexlib 0.3.0 facexlib/parsing/__init__.py init_parsing_model('parsenet')",
+        notes="Face parser that pyiqa's topiq_nr-face constructs (FaceRestoreHelper use_parse=True); format "
+              "checked only.",
+    ),
 )
 
 _BY_NAME: dict[str, ModelCard] = {c.name: c for c in REGISTRY}
