@@ -19,8 +19,7 @@ anchors / thg eval, plus the peak RSS of this process. FID features are taken fr
 ``--fid-stride``-th frame on both sides. ``--fill`` uses deterministic untrained weights for both
 sides (numbers then show agreement and speed only, and are labelled so).
 
-Not measured here: the issue's bounded-memory check of a 10-minute 1080p video — ``thg eval`` decodes
-each clip whole, so that does not hold yet.
+Memory is measured by ``benchmarks/bench_eval_memory.py`` (a 10-minute 1080p clip, streamed).
 """
 
 from __future__ import annotations
