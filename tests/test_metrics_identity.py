@@ -92,3 +92,28 @@ def test_arcface_offline_is_a_typed_error(faces, tmp_path, monkeypatch):
     with pytest.raises((WeightsUnavailable, BackendUnavailable)):
         identity.csim(faces["astronaut"], faces["astronaut"], backend="arcface")
     backends.reset()
+
+
+def test_csim_and_fd_features_find_each_face_once(faces, monkeypatch):
+    """CSIM and the FD-dlib128 features of the same frames share one embedding per image (by content)."""
+    import thglib.face as face
+    from thglib.metrics.extractors import DlibFaceFeatures
+
+    calls = []
+    real = face.landmarks
+    monkeypatch.setattr(face, "landmarks", lambda img, **kw: calls.append(1) or real(img, **kw))
+    monkeypatch.setattr(identity, "_MEMO", type(identity._MEMO)())
+    gen = variants(faces["astronaut"], seed=11)
+    res = identity.csim(faces["astronaut"], gen, backend="dlib")
+    feats = DlibFaceFeatures()(gen)
+    assert len(calls) == 3                                 # the reference and two frames, each once
+    np.testing.assert_allclose(feats @ dlib_descriptor(faces["astronaut"]), res.per_frame, atol=1e-5)
+    changed = gen.copy()
+    changed[0, 0, 0, 0] ^= 1                               # one pixel: a new image, computed anew
+    DlibFaceFeatures()(changed)
+    assert len(calls) == 4
+    blank = np.zeros((1, 64, 64, 3), np.uint8)
+    for _ in range(2):                                     # a remembered miss still raises
+        with pytest.raises(NoFaceError):
+            DlibFaceFeatures()(blank)
+    assert len(calls) == 5

@@ -189,12 +189,12 @@ class DlibFaceFeatures:
         self.missing: list[int] = []
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        from ..face import identity_embedding, landmarks
+        from .identity import face_embedding
 
         out, self.missing = [], []
         for i, frame in enumerate(as_frames(frames)):
             try:  # dlib's own landmarks (and HOG detector) on every machine, GPU or not
-                out.append(identity_embedding(frame, landmarks(frame, backend="dlib"), backend="dlib"))
+                out.append(face_embedding(frame, "dlib")[0])
             except NoFaceError:
                 if self.on_missing == "error":
                     raise NoFaceError(i, "frames", "Crop or filter the frames, or use "
