@@ -71,6 +71,20 @@ def test_syncnet_mfcc_is_transposed_python_speech_features_on_int16_scale() -> N
     assert abs(ref.shape[1] - 200) <= 1  # 100 columns per second
 
 
+@pytest.mark.parametrize("seconds", [60.0151, 60.0155, 150.0048])   # one frame past a block; a short tail
+def test_long_audio_mfcc_in_blocks_is_bit_identical(seconds: float) -> None:
+    """Past 60 s, syncnet_mfcc works in blocks of 6000 frames (bounded memory): the same float32 bits."""
+    from python_speech_features import mfcc
+
+    import thglib.audio.mel as mel
+
+    pcm = (np.random.default_rng(1).standard_normal(int(16000 * seconds)) * 3000).astype(np.int16)
+    assert len(pcm) > mel._MFCC_BLOCK * 160 + 240
+    whole = np.ascontiguousarray(mfcc(pcm.astype(np.float64), 16000).T, dtype=np.float32)
+    out = syncnet_mfcc(pcm)
+    assert out.shape == whole.shape and np.array_equal(out, whole)
+
+
 @pytest.mark.parametrize("bad", [np.zeros((2, 100)), np.zeros(0), np.array([0.0, np.nan])])
 def test_bad_waveforms(bad: np.ndarray) -> None:
     with pytest.raises(BadInputError, match="wav"):

@@ -92,6 +92,9 @@ def wav2lip_melspectrogram(wav: np.ndarray, sr: int = 16000, *, pad_mode: str = 
     return np.clip(norm, -m, m).astype(np.float32)
 
 
+_MFCC_BLOCK = 6000  # MFCC frames (60 s of audio) per block in syncnet_mfcc
+
+
 def syncnet_mfcc(wav: np.ndarray, sr: int = 16000) -> np.ndarray:
     """SyncNet's audio input: 13 MFCCs at 100 Hz, shape ``(13, T)`` (coefficients × time).
 
@@ -102,6 +105,16 @@ def syncnet_mfcc(wav: np.ndarray, sr: int = 16000) -> np.ndarray:
     only changes c0, the log energy).
     """
     from python_speech_features import mfcc
+    from python_speech_features.sigproc import preemphasis
 
     pcm = _mono_16k(wav, sr) * 32768.0
-    return np.ascontiguousarray(mfcc(pcm, 16000).T, dtype=np.float32)
+    if len(pcm) <= _MFCC_BLOCK * 160 + 240:
+        return np.ascontiguousarray(mfcc(pcm, 16000).T, dtype=np.float32)
+    # Long audio: pre-emphasis on the whole signal, then MFCCs of _MFCC_BLOCK frames (hop 160, window 400
+    # samples) at a time, each block cut so its frames are exactly the whole signal's: the same numbers,
+    # without python_speech_features' (frames × 512) complex spectrum of the whole signal (1 GB for 10 min).
+    pre, out = preemphasis(pcm, 0.97), []
+    for a in range(0, 1 + max(0, -(-(len(pre) - 400) // 160)), _MFCC_BLOCK):
+        seg = pre[a * 160:(a + _MFCC_BLOCK - 1) * 160 + 400]
+        out.append(mfcc(seg, 16000, preemph=0).T.astype(np.float32))
+    return np.ascontiguousarray(np.concatenate(out, axis=1))
