@@ -211,15 +211,15 @@ def test_inception_extractor_offline_needs_explicit_untrained(tmp_path, monkeypa
     assert np.std(feats[0]) > 1e-2, "He-initialised features must not vanish"
     assert np.abs(feats[0] - feats[1]).max() > 1e-3
     res = D.kid(feats, feats[::-1] + 0.01, inception_untrained)  # (a 2048-D FID costs a slow sqrtm)
-    assert res.name == "KID" and res.card.caveat == UNTRAINED_CAVEAT and "untrained" in res.card.weights
-    assert metric_name("FD", inception_untrained) == "FID"
+    assert res.name == "KID (untrained)" and res.card.caveat == UNTRAINED_CAVEAT and "untrained" in res.card.weights
+    assert metric_name("FD", inception_untrained) == "FID (untrained)"
     head = InceptionV3Features("logits", allow_untrained=True, seed=0)
     logits = head(frames[:1])
     with torch.no_grad():
         expected = inception_untrained._fc(torch.from_numpy(feats[:1]).float()).double().numpy()
     np.testing.assert_allclose(logits, expected, atol=1e-4)
     is_res = D.inception_score(logits, head, splits=1)
-    assert is_res.name == "IS" and is_res.card.caveat == UNTRAINED_CAVEAT and is_res.value >= 1.0
+    assert is_res.name == "IS (untrained)" and is_res.card.caveat == UNTRAINED_CAVEAT and is_res.value >= 1.0
     with pytest.raises(BadInputError, match="logits"):
         D.inception_score(feats, inception_untrained)
 

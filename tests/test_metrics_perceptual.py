@@ -132,7 +132,7 @@ def test_vgg_option_matches_reference(clips):
     model = reference_model("vgg")
     with torch.no_grad():
         expected = [model(nchw(a) / 127.5 - 1, nchw(b) / 127.5 - 1).item() for a, b in zip(ref[:2], gen[:2])]
-    assert res.name == "LPIPS-vgg"
+    assert res.name == ("LPIPS-vgg (untrained)" if res.card.caveat else "LPIPS-vgg")
     np.testing.assert_allclose(res.per_frame, expected, atol=1e-6)
 
 

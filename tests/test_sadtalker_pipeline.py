@@ -25,7 +25,7 @@ from thglib.models import sadtalker as nets
 from thglib.pipelines import sadtalker as st
 from thglib.pipelines import sadtalker_crop as sc
 from thglib.pipelines.batching import BatchRunner
-from thglib.pipelines.mux import mp4_comment
+from thglib.pipelines.mux import mark_box, mp4_comment
 from thglib.samples import portrait
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "sadtalker_pipeline.json").read_text())
@@ -112,6 +112,8 @@ def test_each_mode_makes_a_playable_mp4_of_the_audio_duration(mode: str, models,
         assert frames.shape[1:3] == face.shape[:2] and r.targets.shape == (n, 73)
         outside = np.ones(face.shape[:2], bool)
         outside[max(y0 - 8, 0):y1 + 8, max(x0 - 8, 0):x1 + 8] = False
+        mx0, my0, mx1, my1 = mark_box(*face.shape[:2])  # the "UNTRAINED WEIGHTS" corner mark
+        outside[my0:my1 + 4, mx0:mx1 + 4] = False
         assert np.abs(frames[0].astype(int) - face)[outside].mean() < 4
     still = r.targets[:, 64:] == r.source.coeff_3dmm[None, 64:r.targets.shape[1]]
     assert still.all() == (mode == "still") and r.still == (mode == "still")

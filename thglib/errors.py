@@ -83,13 +83,15 @@ class WeightsUnavailable(THGError, RuntimeError):
     """Model weights could not be found locally nor downloaded.
 
     The message gives the official URL, the expected cache path, and how to
-    place the file there by hand.
+    place the file there by hand, or which argument of the function that raised it takes a local
+    copy: ``arg`` (default ``"path"``, as :func:`thglib.weights.fetch`), or the free text ``option``.
     """
 
     def __init__(self, name: str, url: str | None, path: str | Path, reason: str = "",
-                 option: str = "the `path=` argument", instead: str = "") -> None:
+                 option: str | None = None, instead: str = "", *, arg: str = "path") -> None:
+        option = option or _option_for(arg)
         self.name, self.url, self.path, self.reason, self.option = name, url, Path(path), reason, option
-        self.instead = instead
+        self.instead, self.arg = instead, arg
         msg = f"weights '{name}' are not available"
         if reason:
             msg += f" ({reason})"
@@ -103,15 +105,29 @@ class WeightsUnavailable(THGError, RuntimeError):
 
     def for_option(self, option: str) -> WeightsUnavailable:
         """The same error, telling the caller to pass the file with ``option`` (e.g. "the `weights=` argument")."""
-        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, option)
+        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, option, arg=self.arg)
+        e.__cause__ = self.__cause__
+        return e
+
+    def for_arg(self, arg: str, more: str = "") -> WeightsUnavailable:
+        """The same error naming the argument ``arg`` of the function that raised it as the way to pass
+        the file (``more`` is appended, e.g. ", or pass allow_untrained=True ...")."""
+        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, _option_for(arg) + more,
+                               self.instead, arg=arg)
         e.__cause__ = self.__cause__
         return e
 
     def instead_(self, instead: str) -> WeightsUnavailable:
         """The same error ending with ``instead`` (what to do when the call has no file argument)."""
-        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, self.option, instead)
+        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, self.option, instead, arg=self.arg)
         e.__cause__ = self.__cause__
         return e
+
+
+def _option_for(arg: str) -> str:
+    """How a :class:`WeightsUnavailable` message names the argument that takes a local file:
+    ``_option_for("weights")`` → "the `weights=` argument" (``thg`` commands rewrite it as ``--weights``)."""
+    return f"the `{arg}=` argument"
 
 
 class BackendUnavailable(THGError, ImportError):

@@ -13,7 +13,7 @@ https://github.com/Rudrabha/Wav2Lip (``face_detect``, ``datagen``, ``main``):
 4. batched generator forward (:class:`BatchRunner`, halving the batch on CUDA out-of-memory);
 5. the 96×96 output, truncated to uint8, resized into the box and pasted back (:func:`paste_face`);
 6. H.264 + AAC through :func:`thglib.pipelines.mux.write_mp4` (an untrained run says so in the MP4's
-   ``comment`` tag).
+   ``comment`` tag and with "UNTRAINED WEIGHTS" in every frame's top-left corner).
 
 Frame ``i`` of the output shows source frame ``i mod n`` (a still image: always frame 0), so audio
 longer than the video loops the frames as ``inference.py`` does; a longer video is cut.
@@ -91,8 +91,8 @@ def _load_net(cls: type[nn.Module], names: tuple[str, ...], weights: Weights, wh
         model = load_pretrained(cls(), weights)
     except WeightsUnavailable as e:
         if not allow_untrained:
-            raise e.for_option("the `weights=` argument (a .pth path), or pass allow_untrained=True for an "
-                               "untrained stand-in") from None
+            raise e.for_arg("weights", " (a .pth path), or pass allow_untrained=True for an untrained "
+                            "stand-in") from None
         caveat = (f"UNTRAINED WEIGHTS — {what}: '{weights}' could not be obtained, so a deterministic "
                   f"fill (thglib.models.fill, gain {UNTRAINED_FILL.gain}, bias {UNTRAINED_FILL.bias}) "
                   "stands in. Every step runs, but nothing it produces is Wav2Lip's: do not read it "
@@ -326,6 +326,7 @@ class SyncConfidence:
     fps: float
     weights: str
     caveat: str | None = None
+    warnings: tuple[str, ...] = ()  #: what scoring warns about (e.g. a frame rate the expert was not trained on)
 
     @property
     def centre_s(self) -> np.ndarray:
@@ -400,6 +401,7 @@ class LipSyncResult(StageTimings):
                  f"  detector {self.boxes.detector}; {stages}; {self.frames_per_s:.2f} frames/s overall"]
         if self.sync is not None:
             lines.append(f"  expert sync confidence: mean {self.sync.mean:.3f} ({self.sync.weights})")
+            lines += [f"  WARNING (sync score): {w}" for w in self.sync.warnings]
         if self.caveat:
             lines.append(f"  CAVEAT: {self.caveat}")
         return "\n".join(lines)
@@ -451,7 +453,7 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     docstring for the steps and :func:`face_boxes` for ``pads``/``detector``/``detect_every``/``policy``.
     """
     from .audio import wav2lip_mel_windows, wav2lip_melspectrogram
-    from .pipelines.mux import write_mp4
+    from .pipelines.mux import UNTRAINED_MARK, write_mp4
     from .runtime import device as pick_device
 
     from .validate import count, frame_rate
@@ -489,7 +491,8 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     with clock.exclusive("encode"):
         write_mp4(dst, _render(src, track, mels, runner, clock, skip, keep, progress), src.fps, audio=wav,
                   sample_rate=sr, overwrite=overwrite,
-                  comment=caveat or (desc if isinstance(weights, str) and weights == MINI else None))
+                  comment=caveat or (desc if isinstance(weights, str) and weights == MINI else None),
+                  mark=UNTRAINED_MARK if caveat else None)
     faces_out = np.concatenate(keep["out"])
     score, caveats = None, [caveat] if caveat else []
     if sync:
@@ -510,14 +513,15 @@ def _score(faces: np.ndarray, mels: np.ndarray, fps: float, weights: Weights, de
     try:
         expert, desc, untrained = load_expert(weights, device=device, allow_untrained=allow_untrained)
     except WeightsUnavailable as e:
-        raise e.for_option("the `expert_weights=` argument, or pass sync=False to skip the expert score "
-                           "(or allow_untrained=True)") from None
+        raise e.for_arg("expert_weights", ", or pass sync=False to skip the expert score "
+                        "(or allow_untrained=True)") from None
     expert = expert.to(memory_format=torch.channels_last)
-    notes = [untrained] if untrained else []
+    warned = []
     if abs(fps - 25.0) > 0.01:
-        notes.append(f"The expert was trained on 25 fps video; at {fps:g} fps its 5-frame windows span "
-                     f"{5 / fps:.2f} s instead of 0.2 s.")
+        warned.append(f"The expert was trained on 25 fps video; at {fps:g} fps its 5-frame windows span "
+                      f"{5 / fps:.2f} s instead of 0.2 s.")
+    notes = ([untrained] if untrained else []) + warned
     cos = expert_sync_confidence(expert, faces, mels, device=device)
     score = SyncConfidence(cosine=cos, start_frame=np.arange(len(cos)), fps=fps, weights=desc,
-                           caveat=" ".join(notes) or None)
+                           caveat=" ".join(notes) or None, warnings=tuple(warned))
     return score, untrained

@@ -12,7 +12,9 @@ official weights cannot be downloaded.
 
 Weights come from ``thg weights fetch wav2lip_gan`` (or ``--weights PATH``).  Without them the
 command stops with the download instructions, unless ``--allow-untrained`` is given: then a
-deterministic untrained fill runs every step and the result is labelled as such.
+deterministic untrained fill runs every step and the result is labelled as such (in the summary, the
+MP4's comment tag and an "UNTRAINED WEIGHTS" mark in each frame's corner).  Warnings about the expert's
+sync score (e.g. a frame rate other than 25 fps) are printed in the summary.
 """
 
 from __future__ import annotations

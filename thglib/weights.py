@@ -619,16 +619,16 @@ def _problem(path: Path, c: ModelCard) -> str | None:
     return None
 
 
-def _check_local(c: ModelCard, path: Path) -> Path:
-    """Validate a file the user supplied with ``path=``; it is never copied nor modified."""
+def _check_local(c: ModelCard, path: Path, arg: str = "path") -> Path:
+    """Validate a file the user supplied with ``path=`` (the caller's ``arg``); it is never copied nor modified."""
     if path.is_dir():
-        raise BadInputError("path", f"'{path}' is a folder", f"Pass the file itself, e.g. {path / c.filename}")
+        raise BadInputError(arg, f"'{path}' is a folder", f"Pass the file itself, e.g. {path / c.filename}")
     if not path.is_file():
-        raise BadInputError("path", f"'{path}' is not a file",
+        raise BadInputError(arg, f"'{path}' is not a file",
                             f"Pass the location of your copy of {c.filename}")
     problem = _problem(path, c)
     if problem:
-        raise BadInputError("path", f"'{path}' is not the expected {c.filename}: {problem}",
+        raise BadInputError(arg, f"'{path}' is not the expected {c.filename}: {problem}",
                             f"Re-download it from {c.url} or check that you passed the right file")
     return path
 
@@ -673,16 +673,19 @@ def _download(url: str, c: ModelCard, target: Path, progress: bool) -> None:
 
 
 def fetch(name: str, *, path: str | Path | None = None, progress: bool = True,
-          url: str | None = None) -> Path:
+          url: str | None = None, arg: str = "path") -> Path:
     """Local path of the verified weights ``name``, downloading them into the cache if needed.
 
     ``path``: a copy the user already has; it overrides the cache and the network but is still
     checked against the known size/SHA-256.  ``url``: try this URL instead of the registry's.
+    ``arg``: the name of the caller's own argument that takes ``path`` (e.g. ``"weights"`` for
+    :func:`thglib.metrics.lpips`), so a :class:`~thglib.errors.BadInputError` or
+    :class:`WeightsUnavailable` tells the user what *they* can pass.
     Raises :class:`WeightsUnavailable` when the file can be neither found nor downloaded.
     """
     c = card(name)
     if path is not None:
-        return _check_local(c, Path(path).expanduser())
+        return _check_local(c, Path(path).expanduser(), arg)
     target = path_for(name)
     stale = ""
     if target.is_file():
@@ -694,7 +697,7 @@ def fetch(name: str, *, path: str | Path | None = None, progress: bool = True,
     hint = f" {c.manual}" if c.manual else ""
     if _offline():
         raise WeightsUnavailable(name, urls[0] if urls else None, target,
-                                 f"{stale}$THG_OFFLINE is set, so no download was tried.{hint}")
+                                 f"{stale}$THG_OFFLINE is set, so no download was tried.{hint}", arg=arg)
     reasons = []
     for u in urls:
         try:
@@ -703,7 +706,7 @@ def fetch(name: str, *, path: str | Path | None = None, progress: bool = True,
         except _DownloadFailed as e:
             reasons.append(f"{u}: {e}")
     raise WeightsUnavailable(name, urls[0] if urls else None, target,
-                             stale + "download failed: " + "; ".join(reasons) + "." + hint)
+                             stale + "download failed: " + "; ".join(reasons) + "." + hint, arg=arg)
 
 
 def _resolve(name_or_path: str | Path) -> Path:

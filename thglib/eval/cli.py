@@ -88,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
     for k, v in {**s["set"], **s["means"]}.items():
         caveat = f"  [{v['card']['caveat']}]" if v["card"].get("caveat") else ""
         print(f"  {v['card']['metric']:<28} {v['value']:.6g}{caveat}")
+    for clip, lines in s.get("warnings", {}).items():
+        print(f"  {len(lines)} warning(s) in {clip}:")
+        for line in lines:
+            print(f"    {line}")
     for f in s["failures"]:
         print(f"  failed {f['id']}: {f['reason']}", file=sys.stderr)
     print(run_.html)

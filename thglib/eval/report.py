@@ -29,8 +29,8 @@ from ..errors import BadInputError
 from ..metrics.card import MetricResult
 from .runner import FORMAT, card_of, jsonable
 
-__all__ = ["CLIP_COLUMNS", "METRIC_COLUMNS", "clip_row", "append_csv", "summarise", "write_summary", "write_html",
-           "load_summary", "compare"]
+__all__ = ["CLIP_COLUMNS", "METRIC_COLUMNS", "clip_row", "clip_warnings", "append_csv", "summarise",
+           "write_summary", "write_html", "load_summary", "compare"]
 
 #: CSV metric columns: key in a clip report's ``metrics``
 METRIC_COLUMNS = ("lse_d", "lse_c", "cpbd", "pose_diversity", "beat_align", "lip_dynamics", "eyebrow_dynamics",
@@ -109,6 +109,12 @@ def _mean(reports: Sequence[dict[str, Any]], key: str) -> tuple[dict[str, Any] |
             "higher_is_better": have[0]["higher_is_better"], "card": card}, ""
 
 
+def clip_warnings(rep: dict[str, Any]) -> list[str]:
+    """The warnings raised while a clip was scored, as its log records them (once each), e.g.
+    ``"lse: warning: gen.mp4: silent audio (...)"``."""
+    return [line for line in rep.get("log", ()) if ": warning: " in line]
+
+
 def summarise(reports: Sequence[dict[str, Any]], set_results: dict[str, Any], set_errors: dict[str, str],
               meta: dict[str, Any]) -> dict[str, Any]:
     """The run's summary: counts, failures with reasons, means over clips, set-level metrics."""
@@ -128,6 +134,7 @@ def summarise(reports: Sequence[dict[str, Any]], set_results: dict[str, Any], se
         "n_resumed": sum(bool(r.get("resumed")) for r in reports),
         "failures": [{"id": r["id"], "reason": r.get("reason", "")} for r in reports if r["status"] == "failed"],
         "metric_errors": {r["id"]: r.get("errors", {}) for r in reports if r.get("errors")},
+        "warnings": {r["id"]: clip_warnings(r) for r in reports if clip_warnings(r)},
         "means": means, "mean_errors": mean_errors, "set": set_results, "set_errors": set_errors,
         "versions": library_versions()})
 
@@ -302,9 +309,10 @@ def write_html(out: Path, summary: dict[str, Any], reports: Sequence[dict[str, A
     cols = [k for k in METRIC_COLUMNS if k in asked or any(k in r.get("metrics", {}) for r in reports)]
     head = "".join(f"<th>{html.escape(_LABELS[k])}</th>" for k in cols)
     parts.append(f"<h2>Clips</h2><table id='clips'><tr><th class='l'>id</th><th class='l'>status</th>{head}"
-                 "<th class='l'>reason / metric errors</th></tr>")
+                 "<th class='l'>reason / metric errors / warnings</th></tr>")
     for r in reports:
         why = r.get("reason") or "; ".join(f"{k}: {v}" for k, v in r.get("errors", {}).items())
+        why = "; ".join(x for x in (why, *clip_warnings(r)) if x)
         cells = "".join(f"<td>{_cell(r, k)}</td>" for k in cols)
         parts.append(f"<tr class='{html.escape(r['status'])}'><td class='l'>{html.escape(r['id'])}</td>"
                      f"<td class='l'>{html.escape(r['status'])}</td>{cells}<td class='l small'>{html.escape(why)}</td></tr>")

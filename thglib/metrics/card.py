@@ -18,7 +18,19 @@ import numpy as np
 
 from ..errors import THGError
 
-__all__ = ["ProtocolCard", "MetricResult", "ProtocolMismatch", "library_versions"]
+__all__ = ["ProtocolCard", "MetricResult", "ProtocolMismatch", "library_versions", "UNTRAINED_TAG",
+           "untrained_name"]
+
+#: Appended to the *name* of every metric computed with untrained or stand-in weights, so the name
+#: alone (a table column, a plot legend, a CSV row) never passes such a number off as the real metric.
+UNTRAINED_TAG = " (untrained)"
+
+
+def untrained_name(metric: str, untrained: bool = True) -> str:
+    """``metric`` + :data:`UNTRAINED_TAG` when ``untrained`` (idempotent), e.g. ``"LPIPS-alex (untrained)"``."""
+    if not untrained or metric.endswith(UNTRAINED_TAG):
+        return metric
+    return metric + UNTRAINED_TAG
 
 _VERSIONED = ("thglib", "numpy", "torch", "scikit-image", "torchmetrics", "lpips", "pytorch-fid", "dlib-bin")
 

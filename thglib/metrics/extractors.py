@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import BadInputError, NoFaceError, WeightsUnavailable
+from .card import untrained_name
 from .inputs import as_frames
 
 __all__ = ["UNTRAINED_CAVEAT", "FeatureExtractor", "InceptionV3Features", "DlibFaceFeatures",
@@ -48,10 +49,11 @@ class FeatureExtractor(Protocol):
 
 
 def metric_name(kind: Literal["FD", "KD", "IS"], extractor: FeatureExtractor) -> str:
-    """``"FID"``/``"KID"``/``"IS"`` for the Inception extractor, else e.g. ``"FD-dlib128"``."""
-    if extractor.short == "inception":
-        return {"FD": "FID", "KD": "KID", "IS": "IS"}[kind]
-    return f"{kind}-{extractor.short}"
+    """``"FID"``/``"KID"``/``"IS"`` for the Inception extractor, else e.g. ``"FD-dlib128"``; with
+    untrained weights (``caveat`` :data:`UNTRAINED_CAVEAT`) the name says so: ``"FID (untrained)"``."""
+    name = {"FD": "FID", "KD": "KID", "IS": "IS"}[kind] if extractor.short == "inception" \
+        else f"{kind}-{extractor.short}"
+    return untrained_name(name, getattr(extractor, "caveat", "") == UNTRAINED_CAVEAT)
 
 
 @contextmanager
@@ -136,11 +138,11 @@ class InceptionV3Features:
         from ..weights import fetch
 
         try:
-            path = fetch("fid_inception", path=weights)
+            path = fetch("fid_inception", path=weights, arg="weights")
             self.weights, self.caveat, file = _weights_label("fid_inception", path), "", str(path)
         except WeightsUnavailable as e:
             if not allow_untrained:
-                raise e.for_option("the `weights=` argument (or allow_untrained=True for a random network)") from None
+                raise e.for_arg("weights", " (or allow_untrained=True for a random network)") from None
             self.weights, self.caveat, file = f"untrained (seed {seed})", UNTRAINED_CAVEAT, None
         from ..validate import count
 

@@ -10,7 +10,7 @@ file only: ``weights=``, torchvision's hub cache, or :func:`thglib.weights.fetch
 when online); the ``lpips`` package itself is never allowed to touch the network. Without them,
 :class:`~thglib.errors.WeightsUnavailable` is raised, unless ``allow_untrained=True`` asks for a
 seeded random backbone, whose result carries the caveat ``"untrained backbone: illustrates
-mechanics only"``.
+mechanics only"`` and is named ``"LPIPS-alex (untrained)"`` (``"LPIPS-vgg (untrained)"``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 
 from ..errors import BadInputError, WeightsUnavailable
-from .card import MetricResult, ProtocolCard
+from .card import MetricResult, ProtocolCard, untrained_name
 from .extractors import UNTRAINED_CAVEAT
 from .inputs import Frames, paired_frames
 
@@ -43,13 +43,14 @@ def backbone_file(net: Literal["alex", "vgg"], weights: str | Path | None = None
     name, filename = BACKBONES[net]
     hub = Path(torch.hub.get_dir()) / "checkpoints" / filename
     if weights is not None or hub.is_file():
-        return fetch(name, path=weights if weights is not None else hub)
+        return fetch(name, path=weights if weights is not None else hub, arg="weights" if weights is not None
+                     else "path")
     try:
-        return fetch(name)
+        return fetch(name, arg="weights")
     except WeightsUnavailable as e:
         raise WeightsUnavailable(name, card(name).url, hub, f"not in torchvision's hub cache nor in thglib's "
                                  f"({e.path}); pass allow_untrained=True for a random backbone that only "
-                                 "illustrates the mechanics", option="the `weights=` argument") from e
+                                 "illustrates the mechanics", arg="weights") from e
 
 
 @lru_cache(maxsize=4)
@@ -106,7 +107,8 @@ def lpips(reference: Frames, generated: Frames, *, net: Literal["alex", "vgg"] =
                     for x in (ref, gen))
             scores.append(model(a, b).flatten().double().cpu())
     per_frame = torch.cat(scores).numpy()
-    card = ProtocolCard(metric=f"LPIPS-{net}", implementation=f"lpips.LPIPS v0.1 (net={net}), batched",
+    card = ProtocolCard(metric=untrained_name(f"LPIPS-{net}", bool(caveat)),
+                        implementation=f"lpips.LPIPS v0.1 (net={net}), batched",
                         data_range=2.0, extractor=f"{net} ImageNet backbone + LPIPS linear heads",
                         weights=label, caveat=caveat, samples=len(per_frame),
                         notes="inputs RGB scaled to [-1, 1]; mean over frames")

@@ -42,7 +42,7 @@ from torch import nn
 
 from ..errors import BadInputError, MediaError, NoFaceError
 from ..io.jpeg import ffmpeg_version, jpeg_roundtrip_file, jpeg_roundtrip_frames, pcm16_of_file, raw_bgr_frames
-from .card import MetricResult, ProtocolCard
+from .card import UNTRAINED_TAG, MetricResult, ProtocolCard
 from .protocols import EvalProtocol, get_protocol
 
 __all__ = ["VSHIFT", "SyncInputs", "SyncScorer", "LSEResult", "load_scorer", "FusedSyncNetV2",
@@ -429,7 +429,7 @@ def load_scorer(name: Literal["syncnet_v2", "syncnet_v2_fill", "thgsynth_expert"
     if name == "syncnet_v2_fill":
         net = fill_(SyncNetV2().eval(), {"GAIN": 1.0, "BIAS": 0.1})
         return SyncScorer(FusedSyncNetV2(net), extractor, "untrained (thglib.models.fill_, GAIN 1, BIAS 0.1)",
-                          "untrained SyncNet v2 (deterministic fill): mechanics only")
+                          "untrained SyncNet v2 (deterministic fill): mechanics only", UNTRAINED_TAG)
     if name == "thgsynth_expert":
         from ..models.sync_expert import expert_weights, load_sync_expert
 
@@ -557,10 +557,12 @@ def _score(sc: SyncScorer, inp: SyncInputs, n_frames: int, lips: Callable[[Any, 
     n = len(windows)
     r = lse_from_distances(offset_distances(lips(eng, n), eng.embed_audio(windows), vshift), vshift)
     name = proto.name if proto else ""
+    warned = [f"{inp.source}: {silent}"] if silent else []  # what went to stderr, kept on the result too
     d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift).with_(eval_protocol=name), False,
-                     r["frame_distance"], {"silent_audio": bool(silent)})
+                     r["frame_distance"], {"silent_audio": bool(silent), "warnings": list(warned)})
     c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift).with_(eval_protocol=name), True,
-                     r["frame_confidence"], {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent)})
+                     r["frame_confidence"], {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent),
+                                             "warnings": list(warned)})
     return LSEResult(d, c, r["offset"], vshift - np.arange(2 * vshift + 1), r["mean_distance"],
                      r["frame_confidence_smooth"])
 

@@ -12,7 +12,7 @@ What they share lives here, so both read their inputs, batch, paste back and wri
 * :mod:`~thglib.pipelines.batching` — :class:`~thglib.pipelines.batching.BatchRunner`, batches that
   halve on CUDA out-of-memory, fp16 autocast;
 * :mod:`~thglib.pipelines.paste` — paste-back: into a box (Wav2Lip), Poisson-blended (SadTalker ``full``);
-* :mod:`~thglib.pipelines.mux` — H.264 + AAC, with a metadata tag on untrained results.
+* :mod:`~thglib.pipelines.mux` — H.264 + AAC, with a metadata tag and a corner mark on untrained results.
 
 Submodules are imported on use (``from thglib.pipelines import sadtalker``).
 """

@@ -245,8 +245,8 @@ def load_models(weights: Any = "sadtalker_256", *, modes: Sequence[str] = ("crop
         near = (st_file.parent if st_file is not None else legacy)
     except WeightsUnavailable as e:
         if not allow_untrained:
-            raise e.for_option("the `weights=` argument (a .safetensors file or a checkpoints/ folder), or pass "
-                               "allow_untrained=True for an untrained stand-in") from None
+            raise e.for_arg("weights", " (a .safetensors file or a checkpoints/ folder), or pass "
+                            "allow_untrained=True for an untrained stand-in") from None
         nets = {n: _untrained(n, device) for n in _NETS}
         untrained += list(_NETS)
         why.append(str(e))
@@ -261,8 +261,8 @@ def load_models(weights: Any = "sadtalker_256", *, modes: Sequence[str] = ("crop
             where.append(f"{kind} MappingNet: {desc}")
         except WeightsUnavailable as e:
             if not allow_untrained:
-                raise e.for_option("the `weights=` argument (a checkpoints/ folder holding "
-                                   f"{st.MAPPING_FILES[kind]}), or pass allow_untrained=True") from None
+                raise e.for_arg("weights", f" (a checkpoints/ folder holding {st.MAPPING_FILES[kind]}), or pass "
+                                "allow_untrained=True") from None
             mapping[kind] = _untrained(f"mapping_{kind}", device)
             untrained.append(f"mapping_{kind}")
             why.append(str(e))
@@ -773,7 +773,7 @@ def animate(image: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Pat
     from ..runtime import device as pick_device
     from .batching import BatchRunner
     from .media import Clock, check_out, open_audio, open_face
-    from .mux import trim_audio, write_mp4
+    from .mux import UNTRAINED_MARK, trim_audio, write_mp4
     from .paste import seamless_paste
 
     _check_options(mode, size, pose_style, expression_scale, batch_size, seed, several, still)
@@ -834,7 +834,8 @@ def animate(image: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Pat
     n = motion.n_frames
     clip = trim_audio(wav, sr, n / FPS)
     with clock.exclusive("encode"):
-        write_mp4(dst, frames(), FPS, audio=clip, sample_rate=sr, overwrite=overwrite, comment=models.caveat)
+        write_mp4(dst, frames(), FPS, audio=clip, sample_rate=sr, overwrite=overwrite, comment=models.caveat,
+                  mark=UNTRAINED_MARK if models.caveat else None)
     return SadTalkerResult(
         output=dst, n_frames=n, fps=FPS, audio_s=len(mono) / 16000, mode=mode, still=still_pose, size=size,
         weights=models.description, device=dev, fp16=fp16, batch_size=runner.batch_size, seed=seed,

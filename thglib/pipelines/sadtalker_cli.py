@@ -11,7 +11,7 @@ image, ``still`` does that without head motion.  Weights: ``thg weights fetch sa
 ``--weights`` with SadTalker's ``checkpoints/`` folder or its ``.safetensors`` file.  Without them
 the command stops with the download instructions, unless ``--allow-untrained`` is given: then a
 deterministic untrained fill runs every stage and the result is labelled as such (also in the MP4's
-comment tag).  The options that ``thg lipsync`` has too mean the same here.
+comment tag, and with "UNTRAINED WEIGHTS" in each frame's corner).  The options that ``thg lipsync`` has too mean the same here.
 """
 
 from __future__ import annotations
