@@ -103,19 +103,16 @@ class WeightsUnavailable(THGError, RuntimeError):
         msg += f" {instead}" if instead else f" or pass its location with {option} (or set $THG_HOME)."
         super().__init__(msg)
 
-    def for_option(self, option: str) -> WeightsUnavailable:
+    def for_option(self, option: str, arg: str | None = None) -> WeightsUnavailable:
         """The same error, telling the caller to pass the file with ``option`` (e.g. "the `weights=` argument")."""
-        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, option, arg=self.arg)
+        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, option, arg=arg or self.arg)
         e.__cause__ = self.__cause__
         return e
 
     def for_arg(self, arg: str, more: str = "") -> WeightsUnavailable:
         """The same error naming the argument ``arg`` of the function that raised it as the way to pass
         the file (``more`` is appended, e.g. ", or pass allow_untrained=True ...")."""
-        e = WeightsUnavailable(self.name, self.url, self.path, self.reason, _option_for(arg) + more,
-                               self.instead, arg=arg)
-        e.__cause__ = self.__cause__
-        return e
+        return self.for_option(_option_for(arg) + more, arg)
 
     def instead_(self, instead: str) -> WeightsUnavailable:
         """The same error ending with ``instead`` (what to do when the call has no file argument)."""

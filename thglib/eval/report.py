@@ -134,7 +134,7 @@ def summarise(reports: Sequence[dict[str, Any]], set_results: dict[str, Any], se
         "n_resumed": sum(bool(r.get("resumed")) for r in reports),
         "failures": [{"id": r["id"], "reason": r.get("reason", "")} for r in reports if r["status"] == "failed"],
         "metric_errors": {r["id"]: r.get("errors", {}) for r in reports if r.get("errors")},
-        "warnings": {r["id"]: clip_warnings(r) for r in reports if clip_warnings(r)},
+        "warnings": {r["id"]: w for r in reports if (w := clip_warnings(r))},
         "means": means, "mean_errors": mean_errors, "set": set_results, "set_errors": set_errors,
         "versions": library_versions()})
 

@@ -546,18 +546,18 @@ def _score(sc: SyncScorer, inp: SyncInputs, n_frames: int, lips: Callable[[Any, 
 
     _check_windows(n_frames, inp.pcm)
     peak = int(np.abs(inp.pcm.astype(np.int32)).max()) if len(inp.pcm) else 0
-    silent = ""
+    silent, warned = "", []
     if peak < SILENCE_PEAK:
         silent = (f"silent audio (peak {20 * np.log10(max(peak, 1) / 32768):.0f} dBFS): SyncNet compares the "
                   "mouth with nothing, so LSE-D/LSE-C measure no sync")
-        warnings.warn(f"{inp.source}: {silent}", UserWarning, stacklevel=3)
+        warned.append(f"{inp.source}: {silent}")  # to stderr, and kept on the result
+        warnings.warn(warned[0], UserWarning, stacklevel=3)
         sc = SyncScorer(sc.net, sc.extractor, sc.weights, "; ".join(c for c in (sc.caveat, silent) if c), sc.tag)
     windows = syncnet_mfcc_windows(syncnet_mfcc(inp.pcm, SAMPLE_RATE), n_frames, n_samples=len(inp.pcm))
     eng = sc.engine()
     n = len(windows)
     r = lse_from_distances(offset_distances(lips(eng, n), eng.embed_audio(windows), vshift), vshift)
     name = proto.name if proto else ""
-    warned = [f"{inp.source}: {silent}"] if silent else []  # what went to stderr, kept on the result too
     d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift).with_(eval_protocol=name), False,
                      r["frame_distance"], {"silent_audio": bool(silent), "warnings": list(warned)})
     c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift).with_(eval_protocol=name), True,
