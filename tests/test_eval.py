@@ -161,6 +161,24 @@ def test_file_pair_and_manifest(data, tmp_path):
     assert gone["status"] == "failed" and "missing.mp4" in gone["reason"]
 
 
+def test_a_reference_scored_twice_is_tracked_once_and_html_can_be_skipped(data, tmp_path, monkeypatch):
+    from thglib import face
+    from thglib.eval import runner
+
+    calls = []
+    real = face.landmarks_video
+    monkeypatch.setattr(face, "landmarks_video", lambda *a, **k: calls.append(k["source"]) or real(*a, **k))
+    monkeypatch.setattr(runner, "_TRACKS", {})
+    kw = dict(protocol=FAST, metrics="lmd", progress=False, html=False)
+    a = evaluate(data / "gen" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "a", **kw)
+    b = evaluate(data / "ref" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "b", **kw)
+    assert calls.count("reference") == 1 and calls.count("generated") == 2  # the second reference: remembered
+    assert a.html is None and not (tmp_path / "a" / "report.html").exists() and (tmp_path / "a" / "summary.json").exists()
+    assert b.reports[0]["metrics"]["lmd"]["value"] == pytest.approx(0.0, abs=1e-6)  # a clip against itself
+    again = evaluate(data / "gen" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "c", **kw)
+    assert again.reports[0]["metrics"]["lmd"]["value"] == a.reports[0]["metrics"]["lmd"]["value"]
+
+
 def test_bad_arguments_are_named(data, tmp_path):
     with pytest.raises(BadInputError, match="metrics"):
         evaluate(data / "gen", out=tmp_path / "a", metrics="psnr,fvd")

@@ -27,7 +27,7 @@ class EvalRun:
     summary: dict[str, Any]
     reports: list[dict[str, Any]]
     csv: Path
-    html: Path
+    html: Path | None  #: None when the run was asked for no HTML report
 
     def table(self) -> Any:
         """Per-clip values as a pandas DataFrame (NaN where a metric failed), index = clip id."""
@@ -75,7 +75,7 @@ def evaluate(gen: str | Path, ref: str | Path | None = None, audio: str | Path |
              workers: int = 1, address: str | None = None, threads: int = 1, device: str = "cpu",
              visualize: bool = False, resume: bool = True, overwrite: bool = False,
              progress: bool = True, memory_mb: float = 2048.0, stream: bool | None = None,
-             chunk: int = 128) -> EvalRun:
+             chunk: int = 128, html: bool = True) -> EvalRun:
     """Evaluate generated clips under one protocol and write the reports into ``out``.
 
     ``gen``/``ref``/``audio``: files, folders (paired by file stem) or, for ``gen``, a manifest CSV
@@ -85,6 +85,7 @@ def evaluate(gen: str | Path, ref: str | Path | None = None, audio: str | Path |
     skipped (``resume``). ``engine``/``workers``/``address``: see :func:`thglib.eval.engine.run_jobs`.
     A clip whose decoded frames would exceed ``memory_mb`` MiB (or every clip, ``stream=True``) is
     evaluated ``chunk`` frames at a time in bounded memory (:mod:`thglib.eval.stream`; same numbers).
+    ``html=False`` skips ``report.html`` (its figures cost seconds per run; JSON and CSV are always written).
     """
     from ..runtime import progress as bar
     from ..validate import count, number
@@ -114,5 +115,5 @@ def evaluate(gen: str | Path, ref: str | Path | None = None, audio: str | Path |
     summary = summarise(reports, set_results, set_errors, meta)
     csv_path = append_csv(out_dir / "results.csv", [clip_row(r, run_id, finished, proto.name) for r in reports])
     write_summary(out_dir, summary)
-    html = write_html(out_dir, summary, reports)
-    return EvalRun(out_dir, summary, reports, csv_path, html)
+    page = write_html(out_dir, summary, reports) if html else None
+    return EvalRun(out_dir, summary, reports, csv_path, page)

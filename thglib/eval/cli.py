@@ -60,6 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="evaluate chunk by chunk in bounded memory: auto (over --memory-mb), on, off")
     p.add_argument("--chunk", type=cli_type(lo=1, hi=100000, integer=True), default=128,
                    help="frames decoded at a time when streaming (default 128)")
+    p.add_argument("--no-html", action="store_true", help="skip report.html (JSON and CSV reports only)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run, cli_flags=CLI_FLAGS)
     return p
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
                     engine=args.engine, workers=args.workers, address=args.address, threads=args.threads,
                     device=args.device, visualize=args.visualize, resume=not args.no_resume,
                     overwrite=args.overwrite, progress=not args.quiet, memory_mb=args.memory_mb,
-                    stream={"auto": None, "on": True, "off": False}[args.stream], chunk=args.chunk)
+                    stream={"auto": None, "on": True, "off": False}[args.stream], chunk=args.chunk,
+                    html=not args.no_html)
     s = run_.summary
     print(f"{s['n_clips']} clip(s): {s['n_ok']} ok, {s['n_partial']} partial, {s['n_failed']} failed "
           f"({s['n_resumed']} resumed) under protocol {s['protocol']['name']}")
@@ -94,5 +96,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"    {line}")
     for f in s["failures"]:
         print(f"  failed {f['id']}: {f['reason']}", file=sys.stderr)
-    print(run_.html)
+    print(run_.html or run_.out / "summary.json")
     return 0 if s["n_failed"] < s["n_clips"] else 1

@@ -316,11 +316,37 @@ class _Clip:
             self.metrics[key] = _result(r, notes, self.proto.name)
 
 
-def _track(frames: np.ndarray, proto: EvalProtocol, source: str) -> Any:
+_TRACKS: dict[tuple, Any] = {}  # landmark tracks of whole clips by content: a reference scored many times
+_TRACKS_SIZE, _TRACKS_LOCK = 64, threading.Lock()
+
+
+def _track(frames: Any, proto: EvalProtocol, source: str) -> Any:
+    """The clip's landmark track under ``proto``; kept for the last 64 whole clips by content (BLAKE2b of the
+    pixels and every setting), so a reference paired with many generated clips is tracked once per process."""
+    import copy
+
     from ..face import landmarks_video
 
-    return landmarks_video(frames, every=proto.detect_every, policy="interpolate", backend=proto.landmarks,
-                           detector=proto.detector, source=source)
+    def run() -> Any:
+        return landmarks_video(frames, every=proto.detect_every, policy="interpolate", backend=proto.landmarks,
+                               detector=proto.detector, source=source)
+
+    if not isinstance(frames, np.ndarray):  # streamed chunks: seen once
+        return run()
+    frames = np.ascontiguousarray(frames)
+    key = (hashlib.blake2b(frames.data, digest_size=16).digest(), frames.shape, frames.dtype.str,
+           proto.detect_every, proto.landmarks, proto.detector, source)
+    with _TRACKS_LOCK:
+        hit = _TRACKS.pop(key, None)
+        if hit is not None:
+            _TRACKS[key] = hit  # most recent last
+    if hit is None:
+        hit = run()
+        with _TRACKS_LOCK:
+            _TRACKS[key] = hit
+            while len(_TRACKS) > _TRACKS_SIZE:
+                _TRACKS.pop(next(iter(_TRACKS)))
+    return copy.deepcopy(hit)
 
 
 def _no_reference(c: _Clip, gen: _Decoded, audio: np.ndarray | None, sr: int, track: Any) -> None:

@@ -145,7 +145,8 @@ def _evaluate(pairs: list[tuple[str, Path, Path]], out: Path, protocol: str, met
         w = csv.writer(f)
         w.writerow(["gen", "ref", "audio", "id"])
         w.writerows([f"{g}.mp4", f"{r}.mp4", f"{g}.wav", i] for i, g, r in pairs)
-    return evaluate(manifest, out=out, protocol=protocol, metrics=metrics, progress=False, overwrite=True)
+    return evaluate(manifest, out=out, protocol=protocol, metrics=metrics, progress=False, overwrite=True,
+                    html=False)
 
 
 def metric_study(n_clips: int = 10, severities: int = 4, degradations: Sequence[str] | None = None, *,
