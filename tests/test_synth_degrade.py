@@ -12,7 +12,7 @@ from thglib.synth import (DEGRADATIONS, SynthParams, apply_degradations, degrade
 from thglib.synth.degrade import audio_offset, frame_drop, lip_damp
 
 FIELDS = ("frames", "audio", "landmarks", "mouth", "eye_closure", "pose", "pose_matrices", "visemes", "blinks",
-          "frame_source", "phonemes", "av_offset", "audio_text", "identity", "text")
+          "frame_source", "phonemes", "av_offset", "audio_text", "identity", "text", "yaw_pitch")
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +42,33 @@ def test_changes_exactly_the_declared_fields(clean, name: str) -> None:
     bad = degrade(clean, name)
     changed, declared = _changed(clean, bad), set(d.changes)
     assert changed <= declared  # nothing else changes ...
-    assert declared - changed <= {"eye_closure"}  # ... and all of it does (eyes: only if a blink frame is dropped)
+    # ... and all of it does (eyes: only if a blink frame is dropped; yaw/pitch: all zero on a frontal clip)
+    assert declared - changed <= {"eye_closure", "yaw_pitch"}
     assert bad.degradations == [(name, float(d.typical))] and clean.degradations == []
     assert bad.frames.shape == clean.frames.shape and len(bad.audio) == len(clean.audio)
     if name != "offset":  # strength 0 is the identity
         assert _changed(clean, degrade(clean, name, 0)) == set()
+
+
+@pytest.fixture(scope="module")
+def turning():
+    return make_clip("bin blue at F two now", seed=7, params=SynthParams.realistic(size=96, pad_s=0.3, voices=("en-us",),
+                                                                                  identity_variants=0))
+
+
+@pytest.mark.parametrize("name", ["lip_damp", "head_jitter", "head_freeze", "frame_drop"])
+def test_degradations_keep_or_change_the_3d_rotation_as_declared(turning, name: str) -> None:
+    assert np.abs(turning.yaw_pitch).max() > 1  # the preset turns the head
+    bad = degrade(turning, name, DEGRADATIONS[name].typical)
+    assert bad.yaw_pitch.shape == turning.yaw_pitch.shape
+    if name == "head_freeze":  # typical strength 1: frontal
+        np.testing.assert_array_equal(bad.yaw_pitch, 0)
+    elif name == "frame_drop":
+        np.testing.assert_array_equal(bad.yaw_pitch, turning.yaw_pitch[bad.frame_source])
+    else:  # re-rendered with the same rotation: the landmarks' 3-D turn survives
+        np.testing.assert_array_equal(bad.yaw_pitch, turning.yaw_pitch)
+        redo = degrade(turning, name, 0)
+        np.testing.assert_allclose(redo.landmarks, turning.landmarks, atol=1e-3)
 
 
 @pytest.mark.parametrize("k", [-2, 1, 3])

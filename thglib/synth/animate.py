@@ -8,6 +8,9 @@
   by speech loudness: the head dips (``ty`` grows) and leans in (``scale`` grows) as the voice gets
   louder, weighted by ``coupling``. Yehia et al. (2002) measured that head motion and voice
   loudness/pitch are correlated; ``coupling=0`` makes pose independent of the audio.
+* Yaw and pitch (``(T, 2)`` degrees, :func:`rotation_track`) are a random walk of the same kind,
+  drawn from their own random stream so that switching them on leaves every other track unchanged;
+  real talkers' yaw varies with a standard deviation of ~3–16° and pitch by a few degrees.
 
 Frame ``i`` is sampled at its centre, ``t_i = (i + 0.5) / fps``.
 """
@@ -20,22 +23,27 @@ import numpy as np
 
 from ..errors import BadInputError
 
-__all__ = ["POSE_PARAMS", "Motion", "blink_track", "speech_drive", "head_track"]
+__all__ = ["POSE_PARAMS", "ROTATION_PARAMS", "Motion", "blink_track", "speech_drive", "head_track",
+           "rotation_track"]
 
 POSE_PARAMS: tuple[str, ...] = ("roll_deg", "tx", "ty", "scale")
+ROTATION_PARAMS: tuple[str, ...] = ("yaw_deg", "pitch_deg")
 
 
 @dataclass
 class Motion:
-    """Per-frame animation parameters: ``mouth`` (T, 4), ``eye_closure`` (T,) in [0, 1], ``pose`` (T, 4)."""
+    """Per-frame animation parameters: ``mouth`` (T, 4), ``eye_closure`` (T,) in [0, 1], ``pose`` (T, 4),
+    and ``rotation`` (T, 2) yaw/pitch degrees (``None``: a frontal head, no 3-D rotation)."""
 
     mouth: np.ndarray
     eye_closure: np.ndarray
     pose: np.ndarray
+    rotation: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.mouth)
-        if self.mouth.shape != (n, 4) or self.eye_closure.shape != (n,) or self.pose.shape != (n, 4):
+        bad_rot = self.rotation is not None and np.shape(self.rotation) != (n, 2)
+        if self.mouth.shape != (n, 4) or self.eye_closure.shape != (n,) or self.pose.shape != (n, 4) or bad_rot:
             raise BadInputError("Motion", f"inconsistent shapes {self.mouth.shape}, {self.eye_closure.shape}, "
                                 f"{self.pose.shape}", "Pass mouth (T, 4), eye_closure (T,) and pose (T, 4)")
 
@@ -119,3 +127,14 @@ def head_track(n_frames: int, fps: float, rng: np.random.Generator, drive: np.nd
         pose[:, 2] += coupling * nod * d
         pose[:, 3] += coupling * lean * d
     return pose.astype(np.float32)
+
+
+def rotation_track(n_frames: int, fps: float, rng: np.random.Generator, *, yaw_deg: float = 8.0,
+                   pitch_deg: float = 3.0, smooth_s: float = 0.6) -> np.ndarray:
+    """Yaw and pitch per frame ``(n_frames, 2)`` degrees: a random walk with standard deviations
+    ``(yaw_deg, pitch_deg)`` and correlation time ``smooth_s`` seconds, clipped to ±35° / ±25°."""
+    if smooth_s <= 0 or fps <= 0 or yaw_deg < 0 or pitch_deg < 0:
+        raise BadInputError("yaw_deg/pitch_deg/smooth_s", f"got {yaw_deg}, {pitch_deg}, {smooth_s}",
+                            "Use standard deviations >= 0 degrees and a positive smooth_s")
+    walk = _smooth_noise(rng, n_frames, 2, smooth_s * fps) * np.array([yaw_deg, pitch_deg])
+    return np.clip(walk, [-35.0, -25.0], [35.0, 25.0]).astype(np.float32)

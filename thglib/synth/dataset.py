@@ -1,8 +1,12 @@
 """Many synthetic clips at once, in parallel, with a manifest CSV.
 
-Clip ``i`` speaks GRID sentence ``seed + i`` at a rate drawn from 140–180 words/minute, with
-identity ``identities[i % len(identities)]`` and motion seed ``seed + i``. With degradations, each
-clean clip ``clip_NNNN`` gets a degraded twin ``clip_NNNN_degraded`` whose reference it is.
+Clip ``i`` speaks GRID sentence ``seed + i`` at a rate drawn from ``params.rate_range`` (default
+140–180 words/minute), with identity ``identities[i % len(identities)]`` and motion seed
+``seed + i``. With ``params.voices`` (e.g. ``SynthParams.realistic()``) its voice is drawn from them
+(``default_rng([seed, i, 1])``), and with ``params.identity_variants = N`` it plays variant
+``1 + (i // len(identities)) % N`` of its portrait (:mod:`.variation`); each clip's JSON records
+both. With degradations, each clean clip ``clip_NNNN`` gets a degraded twin ``clip_NNNN_degraded``
+whose reference it is.
 Work is spread over ``spawn``-ed worker processes (:mod:`multiprocessing`; forking a parent whose
 OpenCV thread pool is running can deadlock); the portrait landmarks are computed once in the parent
 and handed to each worker, so dlib's model is never loaded there.
@@ -31,9 +35,11 @@ MANIFEST_COLUMNS = ("clip", "text", "identity", "grid_seed", "seed", "rate", "n_
 
 def _one(job: tuple) -> list[dict]:
     """Make, degrade and save clip ``i``; return its manifest rows."""
-    i, out, seed, identity, params, specs, overwrite = job
-    rate = int(np.random.default_rng([seed, i]).integers(140, 181))
-    clip = make_clip(grid_seed=seed + i, identity=identity, seed=seed + i, params=replace(params, rate=rate))
+    i, out, seed, identity, params, specs, overwrite, n_ident = job
+    lo, hi = params.rate_range
+    rate = int(np.random.default_rng([seed, i]).integers(lo, hi + 1))
+    clip = make_clip(grid_seed=seed + i, identity=identity, seed=seed + i,
+                     params=_clip_params(params, i, seed, rate, n_ident))
     name = f"clip_{i:04d}"
     rows = [_row(clip, name, save_clip(clip, out / name, overwrite=overwrite), seed + i, "")]
     if specs:
@@ -41,6 +47,16 @@ def _one(job: tuple) -> list[dict]:
         paths = save_clip(bad, out / f"{name}_degraded", overwrite=overwrite)
         rows.append(_row(bad, f"{name}_degraded", paths, seed + i, name))
     return rows
+
+
+def _clip_params(params: SynthParams, i: int, seed: int, rate: int, n_ident: int) -> SynthParams:
+    """``params`` of clip ``i``: its rate, and its voice and portrait variant when the preset asks for them."""
+    changes: dict = {"rate": rate}
+    if params.voices:
+        changes["voice"] = params.voices[int(np.random.default_rng([seed, i, 1]).integers(len(params.voices)))]
+    if params.identity_variants:
+        changes["identity_variant"] = 1 + (i // n_ident) % params.identity_variants
+    return replace(params, **changes)
 
 
 def _row(clip, name: str, paths: dict[str, Path], grid_seed: int, reference: str) -> dict:  # noqa: ANN001
@@ -72,7 +88,8 @@ def make_dataset(n: int, out_dir: str | Path, *, seed: int = 0,
     for ident in dict.fromkeys(identities):
         _identity.portrait_landmarks(ident)  # computed once here, handed to the workers
     params = params or SynthParams()
-    jobs = [(i, out, seed, identities[i % len(identities)], params, list(degradations), overwrite) for i in range(n)]
+    jobs = [(i, out, seed, identities[i % len(identities)], params, list(degradations), overwrite, len(identities))
+            for i in range(n)]
     if processes > 1 and n > 1:
         with mp.get_context("spawn").Pool(min(processes, n), _identity._seed_cache,
                                           (dict(_identity._LANDMARKS),)) as pool:

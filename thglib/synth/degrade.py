@@ -61,7 +61,7 @@ def _rerender(clip: SynthClip, name: str, motion: Motion, mix: tuple[str, float]
 # ----------------------------------------------------------------------------- motion
 def _lip_scale(clip: SynthClip, name: str, s: float, gain: float) -> SynthClip:
     mouth = (gain * clip.mouth).astype(np.float32)
-    new = _rerender(clip, name, Motion(mouth, clip.eye_closure, clip.pose), clip.identity_mix)
+    new = _rerender(clip, name, replace(clip.motion, mouth=mouth), clip.identity_mix)
     return _done(clip, name, s, mouth=mouth, **new)
 
 
@@ -78,11 +78,14 @@ def lip_exaggerate(clip: SynthClip, strength: float) -> SynthClip:
 
 
 def head_freeze(clip: SynthClip, strength: float) -> SynthClip:
-    """Pull head pose toward the neutral pose: ``pose' = (1 - s) pose + s (0, 0, 0, 1)``. Re-rendered."""
+    """Pull head pose toward the neutral pose: ``pose' = (1 - s) pose + s (0, 0, 0, 1)`` and the 3-D
+    rotation toward frontal, ``(yaw, pitch)' = (1 - s) (yaw, pitch)``. Re-rendered."""
     s = _check("head_freeze", strength, 0, 1)
     pose = ((1 - s) * clip.pose + s * _NEUTRAL_POSE).astype(np.float32)
-    new = _rerender(clip, "head_freeze", Motion(clip.mouth, clip.eye_closure, pose), clip.identity_mix)
-    return _done(clip, "head_freeze", s, pose=pose, **new)
+    yaw_pitch = ((1 - s) * clip.yaw_pitch).astype(np.float32)
+    motion = replace(clip.motion, pose=pose, rotation=yaw_pitch if clip.motion.rotation is not None else None)
+    new = _rerender(clip, "head_freeze", motion, clip.identity_mix)
+    return _done(clip, "head_freeze", s, pose=pose, yaw_pitch=yaw_pitch, **new)
 
 
 def head_jitter(clip: SynthClip, strength: float) -> SynthClip:
@@ -90,7 +93,7 @@ def head_jitter(clip: SynthClip, strength: float) -> SynthClip:
     s = _check("head_jitter", strength, 0)
     noise = _rng(clip, "head_jitter").standard_normal(clip.pose.shape) * np.array([1.0, 0.02, 0.02, 0.01])
     pose = (clip.pose + s * noise).astype(np.float32)
-    new = _rerender(clip, "head_jitter", Motion(clip.mouth, clip.eye_closure, pose), clip.identity_mix)
+    new = _rerender(clip, "head_jitter", replace(clip.motion, pose=pose), clip.identity_mix)
     return _done(clip, "head_jitter", s, pose=pose, **new)
 
 
@@ -197,7 +200,8 @@ def frame_drop(clip: SynthClip, strength: float) -> SynthClip:
     src = np.maximum.accumulate(np.where(keep, np.arange(n), 0))
     return _done(clip, "frame_drop", s, frames=clip.frames[src], landmarks=clip.landmarks[src],
                  mouth=clip.mouth[src], eye_closure=clip.eye_closure[src], pose=clip.pose[src],
-                 pose_matrices=clip.pose_matrices[src], frame_source=clip.frame_source[src])
+                 pose_matrices=clip.pose_matrices[src], frame_source=clip.frame_source[src],
+                 yaw_pitch=clip.yaw_pitch[src])
 
 
 # ----------------------------------------------------------------------------- pixel
@@ -292,13 +296,14 @@ class Degradation:
 
 
 _POSED = ("frames", "landmarks", "pose", "pose_matrices")
-_PER_FRAME = ("frames", "landmarks", "mouth", "eye_closure", "pose", "pose_matrices", "frame_source")
+_PER_FRAME = ("frames", "landmarks", "mouth", "eye_closure", "pose", "pose_matrices", "frame_source", "yaw_pitch")
 DEGRADATIONS: dict[str, Degradation] = {
     "lip_damp": Degradation(lip_damp, "motion", "fraction of lip motion removed (1 = frozen)", 0.7,
                             ("frames", "landmarks", "mouth")),
     "lip_exaggerate": Degradation(lip_exaggerate, "motion", "extra fraction of lip motion (1 = doubled)", 0.5,
                                   ("frames", "landmarks", "mouth")),
-    "head_freeze": Degradation(head_freeze, "motion", "fraction of head motion removed", 1.0, _POSED),
+    "head_freeze": Degradation(head_freeze, "motion", "fraction of head motion removed", 1.0,
+                               (*_POSED, "yaw_pitch")),
     "head_jitter": Degradation(head_jitter, "motion", "x (1 deg, 0.02 IOD, 0.01 scale) white noise", 1.0, _POSED),
     "identity_swap": Degradation(identity_swap, "motion", "mixing weight of the other face", 1.0,
                                  ("frames", "landmarks", "pose_matrices", "identity")),

@@ -15,6 +15,20 @@ polygon holds only lip-to-lip triangles. For each frame:
 3. ``cv2.remap`` the canvas through the map (bilinear) — one resampling for expression *and* pose;
 4. paint the mouth cavity and teeth inside the inner-lip polygon (points 60–67).
 
+Options of the realistic preset (``SynthParams.realistic()``; off by default, which keeps the
+original frames bit for bit):
+
+* ``rotation``: yaw/pitch turn the 68 landmarks and the head points in 3-D before the 2-D pose
+  (:func:`~.rig.rotate_points`; head points get depths :data:`MESH_DEPTH`), and the same warp follows;
+* ``eyelids``: the warp keeps the eyes open and a lid is painted over the closing eye: the mean of
+  the median skin colours of bands 0.06–0.14 IOD above and below the eye, covering the open eye
+  (scaled 1.2 about its centre, edges feathered by 0.015 IOD) except the still-open part, with a dark
+  lash line (0.03 IOD wide, 75 % darker) along the lid margin once the eye is more than 30 % closed;
+* ``lip_seal``: as the lips close (seal ``s = clip(1 − o / 0.04, 0, 1)``, ``o`` the inner-lip gap in
+  IOD) the outer-lip area is repainted with the lips' own colour (median of its redder half), the
+  upper lip 8 % darker, with a dark contact line, at opacity ``s`` — so teeth or a mouth gap that the
+  portrait had at rest disappear when the lips touch.
+
 This replaces ``skimage.transform.PiecewiseAffineTransform`` + ``warp`` (which locates every pixel
 with a point-in-triangle search) and is 60–75x faster (``benchmarks/bench_synth.py``); the same
 scheme is used by classic active-appearance-model warps.
@@ -29,17 +43,23 @@ import numpy as np
 
 from ..errors import BadInputError
 from .identity import Identity
-from .rig import apply_pose, expression_landmarks, face_frame
+from .rig import LANDMARK_DEPTH, apply_pose, expression_landmarks, face_frame, rotate_points
 
 __all__ = ["Mesh", "build_mesh", "mesh_points", "frame_meshes", "backward_map", "warp_frame", "draw_mouth",
-           "render_frames",
-           "CAVITY_RGB", "TONGUE_RGB", "TEETH_RGB"]
+           "draw_eyelids", "draw_lip_seal", "lip_seal_weight", "render_frames",
+           "CAVITY_RGB", "TONGUE_RGB", "TEETH_RGB", "MESH_DEPTH", "LIP_SEAL_IOD"]
 
 CAVITY_RGB = np.array([42.0, 12.0, 16.0])  #: colour of the dark mouth interior
 TONGUE_RGB = np.array([135.0, 55.0, 60.0])  #: colour toward the bottom of the open mouth
 TEETH_RGB = np.array([236.0, 226.0, 200.0])  #: colour of the teeth
 _UPPER_TEETH_IOD, _LOWER_TEETH_IOD = 0.065, 0.03  # visible tooth heights at the midline
 _BROWS = [17, 19, 21, 22, 24, 26]
+#: depth toward the camera (IOD) of the 68 landmarks and the 16 head points (forehead rows, head sides)
+MESH_DEPTH = np.concatenate([LANDMARK_DEPTH, LANDMARK_DEPTH[_BROWS] - 0.05, LANDMARK_DEPTH[_BROWS] - 0.35,
+                             [-1.3, -1.2, -1.2, -1.3]])
+MESH_DEPTH.setflags(write=False)
+LIP_SEAL_IOD = 0.04  #: inner-lip gap (IOD) below which ``lip_seal`` starts repainting the lips
+_EYES = (slice(36, 42), slice(42, 48))
 
 
 @dataclass(frozen=True)
@@ -188,29 +208,146 @@ def draw_mouth(frame: np.ndarray, landmarks: np.ndarray) -> None:
 
 
 def frame_meshes(identity: Identity, mouth: np.ndarray, eye_closure: np.ndarray,
-                 pose_matrices: np.ndarray) -> np.ndarray:
+                 pose_matrices: np.ndarray, rotation: np.ndarray | None = None) -> np.ndarray:
     """Destination mesh vertices ``(T, 100, 2)`` per frame: posed expression landmarks, posed head
-    points, static border points (the order of :func:`mesh_points`)."""
+    points, static border points (the order of :func:`mesh_points`). ``rotation``: ``(T, 2)``
+    yaw/pitch degrees applied in 3-D before the 2-D pose (``None``: none)."""
     n = len(mouth)
     if pose_matrices.shape != (n, 2, 3):
         raise BadInputError("pose_matrices", f"expected ({n}, 2, 3), got {pose_matrices.shape}")
     expr = expression_landmarks(identity.neutral, mouth, eye_closure)
     head = np.repeat(_head_points(identity.neutral)[None], n, axis=0)
-    posed = apply_pose(np.concatenate([expr, head], axis=1), pose_matrices).astype(np.float64)
+    points = np.concatenate([expr, head], axis=1)
+    if rotation is not None:
+        points = rotate_points(points, identity.neutral, MESH_DEPTH, rotation)
+    posed = apply_pose(points, pose_matrices).astype(np.float64)
     border = np.repeat(_border_points(identity.size, identity.margin)[None], n, axis=0)
     return np.concatenate([posed, border], axis=1)
 
 
+def _box(frame: np.ndarray, pts: np.ndarray, pad: float) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` of ``pts`` grown by ``pad`` px, clipped to the frame (``None``: empty)."""
+    h, w = frame.shape[:2]
+    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
+    x1, y1 = min(int(np.ceil(pts[:, 0].max() + pad)) + 1, w), min(int(np.ceil(pts[:, 1].max() + pad)) + 1, h)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _poly_mask(shape: tuple[int, int], polys: list[np.ndarray], off: np.ndarray) -> np.ndarray:
+    """Anti-aliased coverage ``(h, w)`` float32 in [0, 1] of polygons given in frame pixels."""
+    import cv2
+
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round((p - off) * 16).astype(np.int32) for p in polys], 255, cv2.LINE_AA, shift=4)
+    return m.astype(np.float32) / 255
+
+
+def _line_mask(shape: tuple[int, int], arc: np.ndarray, off: np.ndarray, width: float) -> np.ndarray:
+    """Anti-aliased coverage of a polyline of ``width`` px."""
+    import cv2
+
+    m = np.zeros(shape, np.uint8)
+    cv2.polylines(m, [np.round((arc - off) * 16).astype(np.int32)], False, 255, max(int(round(width)), 1),
+                  cv2.LINE_AA, shift=4)
+    return m.astype(np.float32) / 255
+
+
+def _blend(frame: np.ndarray, box: tuple[int, int, int, int], layer: np.ndarray, alpha: np.ndarray) -> None:
+    """``frame = (1 - a) frame + a layer`` on ``box``, ``a`` softened by a 0.6 px Gaussian."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    a = cv2.GaussianBlur(alpha, (0, 0), 0.6)[..., None]
+    region = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.round(region * (1 - a) + layer * a).clip(0, 255).astype(np.uint8)
+
+
+def _outline(eye: np.ndarray) -> np.ndarray:
+    """Smooth closed outline of six eye points (upper arc 0–3, lower arc 3–0)."""
+    return np.concatenate([_smooth_arc(eye[[0, 1, 2, 3]]), _smooth_arc(eye[[3, 4, 5, 0]])[1:-1]])
+
+
+def draw_eyelids(frame: np.ndarray, open_pts: np.ndarray, shut_pts: np.ndarray, closure: float) -> None:
+    """Paint eyelids in place over eyes rendered open (``open_pts``) down to the lids of ``shut_pts``
+    (both 68 landmarks; see the module docstring). ``closure`` in [0, 1] sets the lash line."""
+    import cv2
+
+    _, axes, iod = face_frame(shut_pts)
+    for eye in _EYES:
+        opened, shut = np.asarray(open_pts[eye], np.float64), np.asarray(shut_pts[eye], np.float64)
+        centre = opened.mean(axis=0)
+        cover = _outline(centre + 1.2 * (opened - centre))
+        up, lo = opened[[0, 1, 2, 3]], opened[[3, 4, 5, 0]]
+        above = np.concatenate([up - 0.06 * iod * axes[1], (up - 0.14 * iod * axes[1])[::-1]])
+        below = np.concatenate([lo + 0.06 * iod * axes[1], (lo + 0.14 * iod * axes[1])[::-1]])
+        box = _box(frame, np.concatenate([cover, above, below]), 2)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        off, shape = np.array([x0, y0]), (y1 - y0, x1 - x0)
+        region = frame[y0:y1, x0:x1]
+        bands = [region[_poly_mask(shape, [band], off) > 0.5] for band in (above, below)]
+        if min(len(b) for b in bands) == 0:
+            continue
+        skin = (0.5 * np.median(bands[0], axis=0) + 0.5 * np.median(bands[1], axis=0)).astype(np.float32)
+        alpha = np.clip(_poly_mask(shape, [cover], off) - _poly_mask(shape, [_outline(shut)], off), 0, 1)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), max(0.015 * iod, 0.5))
+        lash = _line_mask(shape, _smooth_arc(shut[[0, 1, 2, 3]]), off, 0.03 * iod)
+        lash *= np.clip((closure - 0.3) / 0.5, 0, 1)
+        layer = skin * (1 - 0.75 * lash[..., None])
+        _blend(frame, box, layer, np.maximum(alpha, lash))
+
+
+def lip_seal_weight(mouth_open: np.ndarray) -> np.ndarray:
+    """How sealed the lips look, ``s = clip(1 - o / LIP_SEAL_IOD, 0, 1)``, of inner-lip gaps ``o`` (IOD)."""
+    return np.clip(1.0 - np.asarray(mouth_open, np.float64) / LIP_SEAL_IOD, 0.0, 1.0)
+
+
+def draw_lip_seal(frame: np.ndarray, landmarks: np.ndarray, seal: float) -> None:
+    """Repaint the lips of ``frame`` in place as closed, at opacity ``seal`` (see the module docstring)."""
+    pts = np.asarray(landmarks, np.float64)
+    outer, inner = pts[48:60], pts[60:68]
+    box = _box(frame, outer, 2)
+    if box is None or seal <= 0:
+        return
+    x0, y0, x1, y1 = box
+    off, shape = np.array([x0, y0]), (y1 - y0, x1 - x0)
+    _, _, iod = face_frame(pts)
+    lips = np.clip(_poly_mask(shape, [outer], off) - _poly_mask(shape, [inner], off), 0, 1)
+    px = frame[y0:y1, x0:x1][lips > 0.5].astype(np.float32)
+    if len(px) < 4:
+        return
+    red = px[:, 0] - px[:, 1:].mean(axis=1)
+    colour = np.median(px[red >= np.median(red)], axis=0)
+    upper_in = _smooth_arc(inner[[0, 1, 2, 3, 4]])
+    upper = _poly_mask(shape, [np.concatenate([_smooth_arc(outer[[0, 1, 2, 3, 4, 5, 6]]), upper_in[::-1]])], off)
+    line = _line_mask(shape, upper_in, off, 0.02 * iod)
+    shade = (1.02 - 0.1 * upper) * (1 - 0.5 * line)
+    _blend(frame, box, colour * shade[..., None], seal * np.maximum(_poly_mask(shape, [outer], off), line))
+
+
 def render_frames(identity: Identity, mouth: np.ndarray, eye_closure: np.ndarray,
-                  pose_matrices: np.ndarray, mesh: Mesh | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  pose_matrices: np.ndarray, mesh: Mesh | None = None, *, rotation: np.ndarray | None = None,
+                  eyelids: bool = False, lip_seal: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Frames ``(T, S, S, 3)`` uint8 and their exact landmarks ``(T, 68, 2)`` float32.
 
-    Landmarks = pose(expression(neutral; mouth, eye_closure)); head points follow the pose only.
+    Landmarks = pose(rotation(expression(neutral; mouth, eye_closure))); head points follow the pose
+    only. ``rotation``, ``eyelids`` and ``lip_seal``: see the module docstring.
     """
     mesh = mesh or build_mesh(identity)
-    dst = frame_meshes(identity, mouth, eye_closure, pose_matrices)
+    dst = frame_meshes(identity, mouth, eye_closure, pose_matrices, rotation)
+    warp_dst = frame_meshes(identity, mouth, np.zeros_like(eye_closure), pose_matrices, rotation) if eyelids else dst
+    seal = lip_seal_weight(mouth[:, 0]) if lip_seal else np.zeros(len(dst))
     frames = np.empty((len(dst), identity.size, identity.size, 3), np.uint8)
     for t in range(len(dst)):
-        frames[t] = warp_frame(identity.canvas, mesh, dst[t], identity.size)
-        draw_mouth(frames[t], dst[t, :68])
+        frames[t] = warp_frame(identity.canvas, mesh, warp_dst[t], identity.size)
+        if eyelids and eye_closure[t] > 0.02:
+            draw_eyelids(frames[t], warp_dst[t, :68], dst[t, :68], float(eye_closure[t]))
+        if seal[t] > 0:
+            draw_lip_seal(frames[t], dst[t, :68], float(seal[t]))
+            sealed = frames[t].astype(np.float32)
+            draw_mouth(frames[t], dst[t, :68])  # the mouth interior fades in as the lips part
+            frames[t] = np.round(seal[t] * sealed + (1 - seal[t]) * frames[t]).astype(np.uint8)
+        else:
+            draw_mouth(frames[t], dst[t, :68])
     return frames, dst[:, :68].astype(np.float32)

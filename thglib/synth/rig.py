@@ -19,6 +19,18 @@ the mouth parameters of :mod:`thglib.synth.visemes` and ``g_0`` the neutral inne
 Head pose ``(ψ, b_x, b_y, ζ)`` (roll, translation in IOD units, scale; parameters ``roll_deg``,
 ``tx``, ``ty``, ``scale``) is a similarity about the neutral chin ``p_c`` (point 8), in image axes:
 ``p' = p_c + ζ R(ψ) (p − p_c) + d_io (b_x, b_y)ᵀ``.
+
+**Yaw and pitch** (``SynthParams.head_yaw_deg``/``head_pitch_deg`` > 0) need depth: every point
+gets a depth ``z`` toward the camera (:data:`LANDMARK_DEPTH`, IOD, relative to the eye plane; rough
+average-adult values chosen for this rig: nose tip +0.45, lips ~+0.2, eye corners ~−0.1, face
+outline down to −1.15 at ear level). In OpenCV camera axes (``Z = −z`` away from the camera, camera
+``d`` = :data:`CAMERA_DISTANCE` IOD in front of the eye plane) a face-frame point ``(x, y)`` is
+un-projected to ``P = ((d + Z)/d · x, (d + Z)/d · y, Z)``, rotated about the neck pivot ``c``
+(:data:`ROTATION_PIVOT`) by ``R = R_y(yaw) R_x(pitch)`` and projected again,
+``p = d / (d + Z') (X', Y')``, ``P' = c + R (P − c)`` — so zero rotation returns the points
+unchanged. The signs are those of :func:`thglib.face.pose.pose_from_landmarks` (``yaw > 0`` turns
+the nose toward the image's left, ``pitch > 0`` tilts it down); roll, shift and scale follow as
+above, so the whole head pose is ``R_z(roll) R_y(yaw) R_x(pitch)``.
 """
 
 from __future__ import annotations
@@ -27,7 +39,8 @@ import numpy as np
 
 from ..errors import BadInputError
 
-__all__ = ["face_frame", "expression_landmarks", "pose_matrices", "apply_pose", "POSE_PIVOT"]
+__all__ = ["face_frame", "expression_landmarks", "pose_matrices", "apply_pose", "rotate_points", "POSE_PIVOT",
+           "LANDMARK_DEPTH", "ROTATION_PIVOT", "CAMERA_DISTANCE"]
 
 POSE_PIVOT = 8  #: landmark index of the pose pivot (the chin)
 _UPPER_OUT, _W_UPPER_OUT = [49, 50, 51, 52, 53], np.array([0.6, 1, 1, 1, 0.6])
@@ -37,6 +50,29 @@ _GAP = np.array([0.85, 1.0, 0.85])  # inner-lip gap across the mouth, relative t
 _OUT_FROM_IN = [2, 2, 1, 0, 0]  # outer lower lip 55..59 follows inner 65, 65, 66, 67, 67
 _JAW, _W_JAW = list(range(3, 14)), 0.9 * np.array([0.1, 0.3, 0.55, 0.8, 0.95, 1, 0.95, 0.8, 0.55, 0.3, 0.1])
 _LIDS_UP, _LIDS_LO = [37, 38, 43, 44], [41, 40, 47, 46]
+
+
+def _mirrored(left: dict[int, float], pairs: dict[int, int]) -> np.ndarray:
+    z = np.zeros(68)
+    for i, v in left.items():
+        z[i] = v
+        z[pairs.get(i, i)] = v
+    return z
+
+
+_MIRROR = {**{i: 16 - i for i in range(8)}, **{17 + i: 26 - i for i in range(5)}, 31: 35, 32: 34,
+           36: 45, 37: 44, 38: 43, 39: 42, 40: 47, 41: 46, 48: 54, 49: 53, 50: 52, 59: 55, 58: 56,
+           60: 64, 61: 63, 67: 65}
+#: depth of each of the 68 landmarks toward the camera (IOD, relative to the plane of the eye centres)
+LANDMARK_DEPTH = _mirrored({0: -1.15, 1: -1.05, 2: -0.95, 3: -0.82, 4: -0.65, 5: -0.45, 6: -0.25, 7: -0.08, 8: 0.05,
+                            17: -0.45, 18: -0.2, 19: -0.05, 20: 0.05, 21: 0.1,
+                            27: 0.08, 28: 0.2, 29: 0.32, 30: 0.45, 31: 0.12, 32: 0.22, 33: 0.28,
+                            36: -0.18, 37: -0.02, 38: 0.0, 39: -0.06, 40: -0.03, 41: -0.04,
+                            48: 0.0, 49: 0.13, 50: 0.2, 51: 0.23, 59: 0.12, 58: 0.17, 57: 0.19,
+                            60: 0.03, 61: 0.15, 62: 0.18, 67: 0.13, 66: 0.16}, _MIRROR)
+LANDMARK_DEPTH.setflags(write=False)
+ROTATION_PIVOT = np.array([0.0, 1.0, 1.4])  #: yaw/pitch centre (x, y, Z) in IOD, OpenCV axes: behind the mouth
+CAMERA_DISTANCE = 12.0  #: camera distance from the eye plane in IOD (~75 cm for a 63 mm IOD)
 
 
 def face_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -91,6 +127,37 @@ def expression_landmarks(neutral: np.ndarray, mouth: np.ndarray, eye_closure: np
     _mouth(local, mouth)
     _blink(local, closure)
     return (origin + iod * local @ axes).astype(np.float32)
+
+
+def _rotations(yaw_pitch: np.ndarray) -> np.ndarray:
+    """``(T, 3, 3)`` rotations ``R_y(yaw) R_x(pitch)`` of ``(T, 2)`` degrees (OpenCV camera axes)."""
+    y, p = np.deg2rad(yaw_pitch[:, 0]), np.deg2rad(yaw_pitch[:, 1])
+    cy, sy, cp, sp = np.cos(y), np.sin(y), np.cos(p), np.sin(p)
+    zero, one = np.zeros_like(y), np.ones_like(y)
+    ry = np.stack([np.stack([cy, zero, sy], -1), np.stack([zero, one, zero], -1), np.stack([-sy, zero, cy], -1)], 1)
+    rx = np.stack([np.stack([one, zero, zero], -1), np.stack([zero, cp, -sp], -1), np.stack([zero, sp, cp], -1)], 1)
+    return ry @ rx
+
+
+def rotate_points(points: np.ndarray, neutral: np.ndarray, depth: np.ndarray, yaw_pitch: np.ndarray) -> np.ndarray:
+    """Points ``(T, N, 2)`` px turned by ``yaw_pitch`` ``(T, 2)`` degrees in the face frame of ``neutral``.
+
+    ``depth`` ``(N,)``: each point's depth toward the camera (IOD); see the module docstring.
+    """
+    p = np.asarray(points, np.float64)
+    ang = np.asarray(yaw_pitch, np.float64)
+    z = -np.asarray(depth, np.float64)
+    if p.ndim != 3 or p.shape[2] != 2 or ang.shape != (len(p), 2) or z.shape != (p.shape[1],):
+        raise BadInputError("points/yaw_pitch/depth", f"shapes {p.shape}, {ang.shape}, {z.shape}",
+                            "Pass points (T, N, 2), yaw_pitch (T, 2) and depth (N,)")
+    origin, axes, iod = face_frame(neutral)
+    local = (p - origin) @ axes.T / iod
+    d = CAMERA_DISTANCE
+    depth_col = np.broadcast_to(z[None, :, None], p.shape[:2] + (1,))
+    world = np.concatenate([local * ((d + z) / d)[None, :, None], depth_col], axis=2)
+    turned = (world - ROTATION_PIVOT) @ _rotations(ang).transpose(0, 2, 1) + ROTATION_PIVOT
+    proj = turned[..., :2] * (d / (d + turned[..., 2:]))
+    return origin + iod * proj @ axes
 
 
 def pose_matrices(pose: np.ndarray, pivot: np.ndarray, iod: float) -> np.ndarray:
