@@ -139,6 +139,13 @@ def test_cli_single_clip_with_degradation_and_overwrite_guard(tmp_path, capsys) 
     assert main(["synth", "--grid-seed", "1", "--out", str(tmp_path), "--degrade", "nope=1"]) == 1
 
 
+def test_cli_realistic_preset(tmp_path) -> None:
+    assert main(["synth", "--text", "hi", "--size", "96", "--realistic", "--out", str(tmp_path)]) == 0
+    clip = load_clip(tmp_path / "clip", frames=False)
+    assert clip.params.size == 96 and clip.params == SynthParams.realistic(size=96)
+    assert np.abs(clip.yaw_pitch).max() > 0.5  # the head turns
+
+
 def test_dataset_with_manifest(tmp_path) -> None:
     manifest = make_dataset(2, tmp_path, params=replace(FAST, size=64), degradations=[("blur", 1.0)], processes=2)
     rows = list(csv.DictReader(manifest.open()))

@@ -37,8 +37,11 @@ def add_synth_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
                    help="also write a degraded copy; repeatable. Names: " + ", ".join(_names()))
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--name", default="clip", help="file stem of a single clip (default: clip)")
-    p.add_argument("--size", type=cli_type(lo=SYNTH_SIZE[0], hi=SYNTH_SIZE[1], integer=True), default=256,
-                   help=f"frame side in pixels, {SYNTH_SIZE[0]}..{SYNTH_SIZE[1]} (default 256)")
+    p.add_argument("--size", type=cli_type(lo=SYNTH_SIZE[0], hi=SYNTH_SIZE[1], integer=True), default=None,
+                   help=f"frame side in pixels, {SYNTH_SIZE[0]}..{SYNTH_SIZE[1]} (default 256; 512 with --realistic)")
+    p.add_argument("--realistic", action="store_true",
+                   help="the realism preset (SynthParams.realistic): yaw/pitch, eyelids, sealed lips, larger faces; "
+                        "--dataset also varies identities, voices and rates")
     p.add_argument("--fps", type=cli_type(lo=SYNTH_FPS[0], hi=SYNTH_FPS[1]), default=25.0,
                    help=f"frame rate, {SYNTH_FPS[0]:g}..{SYNTH_FPS[1]:g} (default 25)")
     p.add_argument("--voice", default="en-us", help="eSpeak NG voice (default en-us)")
@@ -78,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     from ..validate import writable_folder
 
     specs = [parse_degradation(s) for s in args.degrade]
-    params = SynthParams(size=args.size, fps=args.fps, voice=args.voice, rate=args.rate, coupling=args.coupling)
+    base = {"fps": args.fps, "voice": args.voice, "rate": args.rate, "coupling": args.coupling}
+    base |= {} if args.size is None else {"size": args.size}
+    params = SynthParams.realistic(**base) if args.realistic else SynthParams(**({"size": 256} | base))
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
         raise BadInputError("--out", f"'{out}' is an existing file, but thg synth writes into a folder",
