@@ -18,6 +18,14 @@ frames ``B_a`` and kinematic beat frames ``B_k``,
 
 averaged over the **audio** beats (Bailando's code and paper; AIST++/FACT, Li et al. 2021, averaged
 over the kinematic beats instead: the two are not comparable).
+
+**Chance.** BA with the audio beats shifted circularly by ``s`` frames (:func:`beat_align_null`) keeps
+both beat trains and destroys their timing: the mean over shifts is the chance level
+(:func:`beat_align_chance`), the central 95 % the chance interval (:func:`beat_align_interval`).
+On 5–8-s clips the interval is 0.2–0.4 wide, so :func:`beat_align_score` flags results from clips
+with fewer than :data:`MIN_MOTION_BEATS` beats or an interval wider than :data:`MAX_NULL_WIDTH` as
+not meaningful (issue #19: such clips scored below chance with their own audio, and above it with
+another clip's).
 """
 
 from __future__ import annotations
@@ -27,14 +35,27 @@ from typing import Literal
 import numpy as np
 
 from ..errors import BadInputError
-from .card import MetricResult, ProtocolCard
+from .card import MetricResult, ProtocolCard, untrained_name
 
-__all__ = ["HEAD_POINTS", "diversity", "motion_speed", "kinematic_beats", "beat_align", "beat_align_chance",
-           "audio_beats", "beat_align_score"]
+__all__ = ["HEAD_POINTS", "MIN_MOTION_BEATS", "MAX_NULL_WIDTH", "diversity", "motion_speed", "kinematic_beats",
+           "beat_align", "beat_align_null", "beat_align_chance", "beat_align_interval", "audio_beats",
+           "beat_align_score"]
+
+#: Fewest kinematic (and audio) beats for a meaningful BA: with fewer, BA is decided by a handful of positions.
+MIN_MOTION_BEATS = 5
+#: Widest 95 % chance interval (:func:`beat_align_interval`) for a meaningful BA. Measured on random beats at
+#: 25 fps with 3 audio beats/s: the width is 0.20–0.42 for 3–8-s clips and 0.11–0.20 for 15–30-s ones, while
+#: THG-Synth's speech-coupled and uncoupled heads differ by about 0.15–0.2 (tests/test_metrics_motion.py).
+MAX_NULL_WIDTH = 0.2
 
 #: 68-point indices that move with the head but not with speech or blinks: upper jaw line (0–2,
 #: 14–16), nose (27–35) and eye corners (36, 39, 42, 45). Use ``landmarks[:, HEAD_POINTS]`` for head motion.
 HEAD_POINTS: tuple[int, ...] = (0, 1, 2, 14, 15, 16, *range(27, 36), 36, 39, 42, 45)
+
+
+def _name(metric: str, caveat: str) -> str:
+    """``metric``, tagged ``(untrained)`` when the trajectory came from an untrained or stand-in network."""
+    return untrained_name(metric, "untrained" in caveat.lower())
 
 
 def _trajectory(x: object, name: str, min_frames: int = 2) -> np.ndarray:
@@ -64,7 +85,7 @@ def diversity(trajectory: object, *, names: tuple[str, ...] | None = None, sourc
     if len(keys) != len(std):
         raise BadInputError("names", f"{len(keys)} names for {len(std)} channels")
     caveat = caveat or getattr(trajectory, "caveat", "")
-    card = ProtocolCard(metric="Diversity", colour_space="n/a", crop="n/a", resize="n/a",
+    card = ProtocolCard(metric=_name("Diversity", caveat), colour_space="n/a", crop="n/a", resize="n/a",
                         implementation="thglib diversity: mean_d std_t(x[t, d]), ddof=0 "
                                        "(SadTalker 2023 definition; its code is unreleased)",
                         extractor=getattr(trajectory, "source", source), caveat=caveat, samples=len(x),
@@ -103,20 +124,51 @@ def beat_align(audio_beats: np.ndarray, motion_beats: np.ndarray, sigma: float =
     return float(np.exp(-d2 / (2 * sigma**2)).mean())
 
 
-def beat_align_chance(audio_beats: np.ndarray, motion_beats: np.ndarray, n_frames: int, sigma: float = 3.0,
-                      min_shift: int | None = None) -> float:
-    """Chance level of :func:`beat_align` for these beat densities: its mean over circular shifts.
+def beat_align_null(audio_beats: np.ndarray, motion_beats: np.ndarray, n_frames: int, sigma: float = 3.0,
+                    min_shift: int | None = None) -> np.ndarray:
+    """:func:`beat_align` with the audio beats shifted by each ``s`` in ``[min_shift, n_frames − min_shift]``.
 
-    The audio beats are shifted by every ``s`` in ``[min_shift, n_frames − min_shift]`` (modulo
-    ``n_frames``; default ``min_shift = ceil(3σ)``), destroying their timing relative to the motion but
-    keeping both densities. ``BA − chance`` is the part of BA that timing explains.
+    Shifting (modulo ``n_frames``; default ``min_shift = ceil(3σ)``) destroys the timing of the audio
+    relative to the motion but keeps both beat densities and spacings: these values are BA's null
+    distribution for this clip (deterministic, no seed).
     """
     a = np.asarray(audio_beats, np.int64).ravel()
+    m = np.sort(np.asarray(motion_beats, np.float64).ravel())
     lo = int(np.ceil(3 * sigma)) if min_shift is None else int(min_shift)
-    shifts = range(lo, n_frames - lo + 1)
-    if n_frames < 1 or lo < 0 or not shifts:
+    shifts = np.arange(lo, n_frames - lo + 1)
+    if n_frames < 1 or lo < 0 or not shifts.size:
         raise BadInputError("n_frames/min_shift", f"no shift in [{lo}, {n_frames - lo}]", "Use a longer clip")
-    return float(np.mean([beat_align((a + s) % n_frames, motion_beats, sigma) for s in shifts]))
+    beat_align(a, m, sigma)  # validates the beats and sigma
+    if m.size == 0:
+        return np.zeros(shifts.size)
+    moved = ((a[None, :] + shifts[:, None]) % n_frames).astype(np.float64)  # (shifts, audio beats)
+    k = np.searchsorted(m, moved)  # nearest motion beat: the one just below or just above
+    d2 = np.minimum((moved - m[np.maximum(k - 1, 0)]) ** 2, (moved - m[np.minimum(k, m.size - 1)]) ** 2)
+    return np.exp(-d2 / (2 * sigma**2)).mean(axis=1)
+
+
+def beat_align_chance(audio_beats: np.ndarray, motion_beats: np.ndarray, n_frames: int, sigma: float = 3.0,
+                      min_shift: int | None = None) -> float:
+    """Chance level of :func:`beat_align` for these beat densities: the mean of :func:`beat_align_null`.
+
+    ``BA − chance`` is the part of BA that timing explains.
+    """
+    return float(beat_align_null(audio_beats, motion_beats, n_frames, sigma, min_shift).mean())
+
+
+def beat_align_interval(audio_beats: np.ndarray, motion_beats: np.ndarray, n_frames: int, sigma: float = 3.0,
+                        level: float = 0.95, min_shift: int = 1) -> tuple[float, float]:
+    """Central ``level`` interval of BA under chance for this clip: the ``(1 ∓ level)/2`` quantiles of
+    :func:`beat_align_null` (linear interpolation) over all shifts but 0 (``min_shift = 1``: leaving
+    out the shifts near 0, as the chance level does, drops the values most like the clip's own and
+    made 3-s clips of random beats fall inside only 77–84 % of the time; with all shifts, 89–97 % at
+    ``level = 0.95``, tests/test_motion_beats.py). A BA inside it is indistinguishable from chance
+    timing; ``hi − lo`` is how far apart two BA values of such a clip can be by chance alone."""
+    if not 0 < level < 1:
+        raise BadInputError("level", f"must be in (0, 1), got {level}", "Pass e.g. 0.95")
+    null = beat_align_null(audio_beats, motion_beats, n_frames, sigma, min_shift)
+    lo, hi = np.quantile(null, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def audio_beats(audio: np.ndarray, sr: int, fps: float, kind: Literal["onset", "beat"] = "onset") -> np.ndarray:
@@ -135,8 +187,11 @@ def beat_align_score(trajectory: object, audio: np.ndarray | None = None, sr: in
 
     ``trajectory``: landmarks ``(T, 68, 2)``, poses ``(T, Q)`` or a HeadPose, at ``fps``. Audio beats are
     librosa onsets (``kind="onset"``, suited to speech) or ``beat_track`` beats (``"beat"``, as
-    Bailando's music features). The beats, the speed curve and the chance level
-    (:func:`beat_align_chance`) are in ``extra``.
+    Bailando's music features). ``extra`` holds the beats, the speed curve, the chance level
+    (:func:`beat_align_chance`), the 95 % chance ``interval`` (:func:`beat_align_interval`),
+    ``above_chance`` (BA above it) and ``meaningful``: False, with the reason in ``warnings`` (also
+    issued as a ``UserWarning``), when either beat count is under :data:`MIN_MOTION_BEATS` or the
+    interval is wider than :data:`MAX_NULL_WIDTH`. Untrained pose networks tag the name ``(untrained)``.
     """
     from ..validate import finite, frame_rate, number, one_of, sample_rate, samples
 
@@ -165,14 +220,32 @@ def beat_align_score(trajectory: object, audio: np.ndarray | None = None, sr: in
                                 "Pass integer frame indices, e.g. from thglib.audio.onsets(...)['onset_frames']")
     beats = np.asarray(beats, np.int64)
     motion = kinematic_beats(trajectory, smooth)
-    value = beat_align(beats, motion, sigma)
-    speed = motion_speed(trajectory)
-    card = ProtocolCard(metric="BeatAlign", colour_space="n/a", crop="n/a", resize="n/a",
+    value, speed = beat_align(beats, motion, sigma), motion_speed(trajectory)
+    chance = beat_align_chance(beats, motion, len(speed), sigma)
+    lo, hi = beat_align_interval(beats, motion, len(speed), sigma)
+    warned = _few_beats(len(beats), len(motion), hi - lo)
+    caveat = getattr(trajectory, "caveat", "")
+    card = ProtocolCard(metric=_name("BeatAlign", caveat), colour_space="n/a", crop="n/a", resize="n/a",
                         implementation=f"thglib beat_align_score: Bailando BA, mean over audio beats, sigma={sigma:g} "
                                        f"frames; kinematic beats = minima of speed smoothed by {smooth:g} frames",
                         extractor=f"motion: {getattr(trajectory, 'source', source)}; audio beats: {beat_source}",
-                        caveat=getattr(trajectory, "caveat", ""), samples=int(beats.size),
-                        notes=f"{beats.size} audio beats, {motion.size} kinematic beats, {fps:g} fps")
-    chance = beat_align_chance(beats, motion, len(speed), sigma)
+                        caveat=caveat, samples=int(beats.size),
+                        notes=f"{beats.size} audio beats, {motion.size} kinematic beats, {fps:g} fps; chance "
+                              f"{chance:.3f}, 95 % chance interval [{lo:.3f}, {hi:.3f}]"
+                              + ("" if not warned else "; NOT MEANINGFUL (too few beats)"))
+    if warned:
+        import warnings
+
+        warnings.warn(f"{card.extractor}: {warned[0]}", UserWarning, stacklevel=2)
     return MetricResult(value, card, higher_is_better=True,
-                        extra={"audio_beats": beats, "kinematic_beats": motion, "speed": speed, "chance": chance})
+                        extra={"audio_beats": beats, "kinematic_beats": motion, "speed": speed, "chance": chance,
+                               "interval": (lo, hi), "meaningful": not warned, "above_chance": value > hi,
+                               "warnings": warned})
+
+
+def _few_beats(n_audio: int, n_motion: int, width: float) -> list[str]:
+    """The reason BA is not meaningful for this clip (empty list when it is)."""
+    if min(n_audio, n_motion) >= MIN_MOTION_BEATS and width <= MAX_NULL_WIDTH:
+        return []
+    return [f"Beat Align not meaningful: {n_audio} audio and {n_motion} kinematic beats (need >= {MIN_MOTION_BEATS} "
+            f"each), 95 % chance interval {width:.2f} wide (need <= {MAX_NULL_WIDTH:g}); use a longer clip"]
