@@ -4,8 +4,14 @@ Prajwal et al., "A Lip Sync Expert Is All You Need for Speech to Lip Generation 
 ACM MM 2020 (arXiv:2008.10010).  The steps follow ``inference.py`` of
 https://github.com/Rudrabha/Wav2Lip (``face_detect``, ``datagen``, ``main``):
 
+0. optional frame edits, in ``inference.py``'s order (:class:`FrameEdits`): downscale by
+   ``resize_factor`` (``--resize_factor``), rotate 90° clockwise (``--rotate``), crop to
+   ``crop = (top, bottom, left, right)`` (``--crop``; -1 for bottom/right: the full extent); the
+   output has the edited frames' size;
 1. face box per frame (:func:`face_boxes`): detector box, truncated to ints, padded by
-   ``pads = (top, bottom, left, right)`` and clipped to the frame, then averaged over 5 frames;
+   ``pads = (top, bottom, left, right)`` and clipped to the frame, then averaged over 5 frames
+   (``smooth_window=1``: ``--nosmooth``); or, with ``box = (top, bottom, left, right)``
+   (``--box``), that box in every frame: no detector is loaded, no padding, no smoothing;
 2. one 16-column mel window per output frame, window ``i`` starting at column ``int(i·80/fps)``
    (:func:`thglib.audio.wav2lip_mel_windows`);
 3. 96×96 crop, lower half zeroed, stacked on channels with the unmasked crop — in **BGR** order
@@ -23,7 +29,8 @@ by default (``length="audio"``; ``inference.py`` stops ~3 frames short of the au
 ``length="wav2lip"`` reproduces it); frames are streamed (two decoding passes) instead of held in
 memory; the detector is ``thglib.face`` (S3FD where its weights and a GPU are available, dlib
 offline) and may run every ``detect_every`` frames with landmark tracking in between; box smoothing
-keeps floats until the final truncation (the last 4 boxes may differ by < 1 px).
+keeps floats until the final truncation (the last 4 boxes may differ by < 1 px); dlib's upsampling
+is chosen from the frame size (``upsample="auto"``, :mod:`thglib.face.detection`) instead of 1.
 
 Reading the inputs, batching, paste-back and muxing are shared with the SadTalker pipeline
 (:mod:`thglib.pipelines`); the names this module exported before (``BatchRunner``, ``paste_face``,
@@ -45,6 +52,7 @@ import torch
 from torch import nn
 
 from .errors import BadInputError, NoFaceError, UntrainedWeightsWarning, WeightsUnavailable
+from .face.detection import Upsample, check_upsample
 from .models.fill import FillRecipe, fill_
 from .models.wav2lip import ExpertSyncNet, Wav2Lip
 from .pipelines.batching import BatchRunner
@@ -54,8 +62,9 @@ from .pipelines.media import StageTimings, open_face as _open_face
 from .pipelines.paste import paste_face
 
 __all__ = [
-    "DEFAULT_PADS", "FACE_SIZE", "UNTRAINED_FILL", "IMAGE_SUFFIXES", "BoxTrack", "SyncConfidence",
-    "LipSyncResult", "BatchRunner", "load_generator", "load_expert", "face_boxes", "pad_boxes", "model_inputs",
+    "DEFAULT_PADS", "FACE_SIZE", "UNTRAINED_FILL", "IMAGE_SUFFIXES", "BoxTrack", "FrameEdits", "SyncConfidence",
+    "LipSyncResult", "BatchRunner", "load_generator", "load_expert", "frame_edits", "fixed_boxes", "face_boxes",
+    "pad_boxes", "model_inputs",
     "output_faces", "paste_face", "expert_sync_confidence", "lipsync",
 ]
 
@@ -68,6 +77,8 @@ UNTRAINED_FILL = FillRecipe(gain=1.0, bias=0.1)
 POLICIES = ("raise", "interpolate", "skip")
 _GENERATOR_NAMES = ("wav2lip_gan", "wav2lip")
 MINI = "mini"  #: ``weights=`` / ``expert_weights=`` name of the mini model that ships with thglib
+MIN_FRAME_SIDE = 16  #: smallest frame side (px) that ``resize_factor`` / ``crop`` may leave
+Region = tuple[int, int, int, int]  #: (top, bottom, left, right) in pixels, as inference.py's ``--box``/``--crop``
 
 Weights = str | os.PathLike | nn.Module
 
@@ -159,7 +170,7 @@ class BoxTrack:
         return len(self.boxes)
 
 
-def _detect_each(frames: Iterable[np.ndarray], detector: str, upsample: int, policy: str,
+def _detect_each(frames: Iterable[np.ndarray], detector: str, upsample: Upsample, policy: str,
                  source: str) -> tuple[list[np.ndarray | None], np.ndarray, tuple[int, int], str]:
     """The largest face of every frame (``None`` where there is none, unless ``policy="raise"``)."""
     from .face import detect_faces, get_detector
@@ -176,7 +187,7 @@ def _detect_each(frames: Iterable[np.ndarray], detector: str, upsample: int, pol
     return rows, np.ones(len(rows), bool), (shape[1], shape[0]), name
 
 
-def _detect_and_track(frames: Iterable[np.ndarray], detector: str, every: int, upsample: int, policy: str,
+def _detect_and_track(frames: Iterable[np.ndarray], detector: str, every: int, upsample: Upsample, policy: str,
                       source: str) -> tuple[list[np.ndarray | None], np.ndarray, tuple[int, int], str]:
     """Detect every ``every`` frames; in between move the box with the landmarks (:func:`follow_box`)."""
     from .face import FaceBox, landmarks_video
@@ -208,7 +219,8 @@ def _fill_missing(rows: list[np.ndarray | None], source: str) -> tuple[np.ndarra
     found = [i for i, r in enumerate(rows) if r is not None]
     if not found:
         raise NoFaceError(None, source, "No frame contains a detectable face: check the input, "
-                          "or try detector='dlib-mmod' / upsample=2 for small faces")
+                          "try detector='dlib-mmod' / upsample=2 for small faces, or pass the face's "
+                          "box=(top, bottom, left, right)")
     raw = np.array([rows[i] for i in found], np.float64)
     t = np.arange(len(rows))
     full = np.stack([np.interp(t, found, raw[:, c]) for c in range(4)], axis=1)
@@ -236,9 +248,122 @@ def pad_boxes(raw: np.ndarray, pads: tuple[int, int, int, int], width: int, heig
                      np.minimum(width, b[:, 2] + right), np.minimum(height, b[:, 3] + bottom)], axis=1)
 
 
+# --------------------------------------------------------------------------- frame edits, fixed box
+@dataclass(frozen=True)
+class FrameEdits:
+    """``inference.py``'s edits of every frame, in its order: ``cv2.resize`` (bilinear) to
+    ``(W // resize_factor, H // resize_factor)``, rotation by 90° clockwise (``rotate``), then
+    ``frame[top:bottom, left:right]`` (``crop``, already resolved: no -1).  ``size_in`` / ``size``:
+    (width, height) before and after.  Build it with :func:`frame_edits`, which checks the values.
+    """
+
+    resize_factor: int = 1
+    rotate: bool = False
+    crop: Region | None = None
+    size_in: tuple[int, int] = (0, 0)
+    size: tuple[int, int] = (0, 0)
+
+    @property
+    def active(self) -> bool:
+        return self.resize_factor > 1 or self.rotate or self.crop is not None
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        import cv2
+
+        if self.resize_factor > 1:
+            h, w = frame.shape[:2]
+            frame = cv2.resize(frame, (w // self.resize_factor, h // self.resize_factor))
+        if self.rotate:
+            frame = np.rot90(frame, -1)  # cv2.ROTATE_90_CLOCKWISE
+        if self.crop is not None:
+            top, bottom, left, right = self.crop
+            frame = frame[top:bottom, left:right]
+        return np.ascontiguousarray(frame)
+
+    def describe(self) -> str:
+        """e.g. ``"resize_factor 2, rotated 90° clockwise, crop rows 0:400 columns 10:300; 1688x1688 -> 290x400"``."""
+        parts = [f"resize_factor {self.resize_factor}"] if self.resize_factor > 1 else []
+        parts += ["rotated 90° clockwise"] if self.rotate else []
+        if self.crop is not None:
+            parts.append("crop rows {0}:{1} columns {2}:{3}".format(*self.crop))
+        return ", ".join(parts) + "; {}x{} -> {}x{}".format(*self.size_in, *self.size)
+
+
+def _four_ints(value: object, name: str) -> list[int]:
+    """``value`` as a list of 4 ints (top, bottom, left, right)."""
+    if not (isinstance(value, (tuple, list, np.ndarray)) and len(value) == 4 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value)):
+        raise BadInputError(name, f"is {value!r}", "Pass 4 ints (top, bottom, left, right) in pixels")
+    return [int(v) for v in value]
+
+
+def _check_edit_args(box: object, resize_factor: object, crop: object, rotate: object) -> None:
+    """What can be checked of the frame options before the frames' size is known."""
+    from .validate import count
+
+    count(resize_factor, "resize_factor", hi=1024, fix="Pass a positive integer, e.g. 2 to halve the frames")
+    if not isinstance(rotate, (bool, np.bool_)):
+        raise BadInputError("rotate", f"is {rotate!r}", "Pass True (rotate 90° clockwise) or False")
+    for value, name in ((box, "box"), (crop, "crop")):
+        if value is not None:
+            _four_ints(value, name)
+
+
+def _region(value: object, name: str, width: int, height: int, min_side: int, open_end: bool = False) -> Region:
+    """(top, bottom, left, right) ints inside a ``width`` x ``height`` frame, each side >= ``min_side``;
+    ``open_end``: -1 as bottom/right means the frame's edge (inference.py ``--crop``)."""
+    r = _four_ints(value, name)
+    if open_end:
+        r[1], r[3] = (height if r[1] == -1 else r[1]), (width if r[3] == -1 else r[3])
+    if not (0 <= r[0] <= r[1] - min_side and r[1] <= height and 0 <= r[2] <= r[3] - min_side and r[3] <= width):
+        end = " (-1 as bottom/right: the frame's edge)" if open_end else ""
+        raise BadInputError(name, f"{value!r} is not a region of at least {min_side}x{min_side} px inside the "
+                            f"{width}x{height} frame", f"Pass 4 ints (top, bottom, left, right){end} with 0 <= top "
+                            f"< bottom <= {height} and 0 <= left < right <= {width}, in pixels of the frame after "
+                            "resize_factor, rotate and crop (inference.py's order)")
+    return tuple(r)  # type: ignore[return-value]
+
+
+def frame_edits(size: tuple[int, int], *, resize_factor: int = 1, rotate: bool = False,
+                crop: Region | None = None) -> FrameEdits:
+    """Checked :class:`FrameEdits` for frames of ``size`` (width, height); errors name the argument."""
+    _check_edit_args(None, resize_factor, crop, rotate)
+    f = int(resize_factor)
+    w, h = size[0] // f, size[1] // f
+    if min(w, h) < MIN_FRAME_SIDE:
+        raise BadInputError("resize_factor", f"{f} turns the {size[0]}x{size[1]} frames into {w}x{h}",
+                            f"Use a smaller factor: at least {MIN_FRAME_SIDE} px must remain on each side")
+    w, h = (h, w) if rotate else (w, h)
+    region = None if crop is None else _region(crop, "crop", w, h, MIN_FRAME_SIDE, open_end=True)
+    if region is not None:
+        w, h = region[3] - region[2], region[1] - region[0]
+    return FrameEdits(f, bool(rotate), region, (int(size[0]), int(size[1])), (w, h))
+
+
+def fixed_boxes(box: Region, n: int, edits: FrameEdits) -> BoxTrack:
+    """``inference.py --box``: the same crop box in all ``n`` frames (no detector, pads or smoothing);
+    ``box`` (top, bottom, left, right) must lie inside the edited frame."""
+    top, bottom, left, right = _region(box, "box", *edits.size, min_side=2)
+    rows = np.tile(np.array([left, top, right, bottom], np.int64), (n, 1))
+    return BoxTrack(boxes=rows, raw=rows.astype(np.float32), detected=np.zeros(n, bool), missing=(),
+                    detector=f"none (fixed box top {top}, bottom {bottom}, left {left}, right {right})",
+                    frame_size=edits.size)
+
+
+class _Edited:
+    """A :class:`~thglib.pipelines.media.Source` whose frames pass through ``edits``."""
+
+    def __init__(self, src: _Source, edits: FrameEdits) -> None:
+        self.src, self.edits = src, edits
+        self.name, self.n, self.fps, self.static = src.name, src.n, src.fps, src.static
+
+    def frames(self, limit: int) -> Iterator[np.ndarray]:
+        return map(self.edits, self.src.frames(limit))
+
+
 def face_boxes(frames: Iterable[np.ndarray], *, pads: tuple[int, int, int, int] = DEFAULT_PADS,
                detector: str = "auto", detect_every: int = 1, policy: str = "raise",
-               smooth_window: int = 5, upsample: int = 1, source: str = "video") -> BoxTrack:
+               smooth_window: int = 5, upsample: Upsample = "auto", source: str = "video") -> BoxTrack:
     """Wav2Lip's crop box for every RGB frame: detect (or track), pad, clip, smooth, truncate.
 
     ``detect_every=1`` runs the detector on every frame as ``inference.py``; ``k > 1`` detects every
@@ -246,7 +371,8 @@ def face_boxes(frames: Iterable[np.ndarray], *, pads: tuple[int, int, int, int] 
     ``policy`` for frames without a face: ``"raise"`` (:class:`~thglib.errors.NoFaceError` naming
     the frame), ``"interpolate"`` or ``"skip"`` (both interpolate the box; :func:`lipsync` leaves
     ``"skip"`` frames untouched).  Smoothing: :func:`thglib.face.smooth_boxes` (``b_t`` = mean of
-    ``b_t … b_{t+4}``), ``smooth_window=1`` turns it off.
+    ``b_t … b_{t+4}``), ``smooth_window=1`` turns it off.  ``upsample``: dlib's image doublings,
+    ``"auto"`` chooses them from the frame size (:func:`thglib.face.detect_faces`).
     """
     from .face import smooth_boxes
 
@@ -257,8 +383,7 @@ def face_boxes(frames: Iterable[np.ndarray], *, pads: tuple[int, int, int, int] 
     pads = _check_pads(pads)
     count(detect_every, "detect_every", hi=10000)
     count(smooth_window, "smooth_window", hi=1000)
-    if upsample not in (0, 1, 2, 3) or isinstance(upsample, bool):
-        raise BadInputError("upsample", f"is {upsample!r}", "Use 0, 1, 2 or 3")
+    upsample = check_upsample(upsample)
     find = _detect_each if detect_every == 1 else _detect_and_track
     args = (detector, upsample, policy, source) if detect_every == 1 else (detector, detect_every, upsample,
                                                                            policy, source)
@@ -392,13 +517,26 @@ class LipSyncResult(StageTimings):
     crops_in: np.ndarray | None = None  #: (N, 96, 96, 3) RGB crops fed to the generator (keep_crops)
     crops_out: np.ndarray | None = None  #: (N, 96, 96, 3) RGB generator outputs (keep_crops)
     skipped: tuple[int, ...] = field(default_factory=tuple)  #: source frames left untouched (policy "skip")
+    edits: FrameEdits = field(default_factory=FrameEdits)  #: resize_factor / rotate / crop applied to the frames
+    box: Region | None = None  #: the fixed box (top, bottom, left, right) given instead of detection
+    upsample: Upsample = "auto"  #: dlib detector upsampling asked for
+    smooth_window: int = 5  #: box smoothing window in frames (1: none)
+
+    def _boxes_line(self) -> str:
+        if self.box is not None:
+            return f"detector {self.boxes.detector}"
+        up = f" (upsample {self.upsample})" if self.boxes.detector.startswith("dlib") else ""
+        smooth = f"boxes smoothed over {self.smooth_window} frames" if self.smooth_window > 1 else "no box smoothing"
+        return f"detector {self.boxes.detector}{up}, {smooth}"
 
     def summary(self) -> str:
-        """Human-readable report: output, frames, weights, device, detector, stage timings, expert sync, caveat."""
+        """Human-readable report: output, frames, weights, device, frame edits, boxes, stage timings, expert
+        sync, caveat."""
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
         lines = [f"{self.output}: {self.n_frames} frames at {self.fps:g} fps, {self.audio_s:.2f} s of audio",
-                 f"  {self.weights}; device {self.device}{' fp16' if self.fp16 else ''}, batch {self.batch_size}",
-                 f"  detector {self.boxes.detector}; {stages}; {self.frames_per_s:.2f} frames/s overall"]
+                 f"  {self.weights}; device {self.device}{' fp16' if self.fp16 else ''}, batch {self.batch_size}"]
+        lines += [f"  frames: {self.edits.describe()}"] if self.edits.active else []
+        lines.append(f"  {self._boxes_line()}; {stages}; {self.frames_per_s:.2f} frames/s overall")
         if self.sync is not None:
             lines.append(f"  expert sync confidence: mean {self.sync.mean:.3f} ({self.sync.weights})")
             lines += [f"  WARNING (sync score): {w}" for w in self.sync.warnings]
@@ -439,7 +577,8 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
             weights: Weights = "wav2lip_gan", allow_untrained: bool = False, device: str = "auto",
             fp16: bool = False, batch_size: int | None = None, fps: float = 25.0,
             pads: tuple[int, int, int, int] = DEFAULT_PADS, detector: str = "auto", detect_every: int = 1,
-            policy: str = "raise", smooth_window: int = 5, upsample: int = 1,
+            policy: str = "raise", smooth_window: int = 5, upsample: Upsample = "auto",
+            box: Region | None = None, resize_factor: int = 1, crop: Region | None = None, rotate: bool = False,
             length: Literal["audio", "wav2lip"] = "audio", sync: bool = True,
             expert_weights: Weights = "wav2lip_expert", keep_crops: bool = False, overwrite: bool = False,
             progress: bool = True) -> LipSyncResult:
@@ -451,6 +590,11 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     128 on CUDA (as ``inference.py``), 16 on CPU; ``fp16`` enables CUDA autocast.  ``sync=True``
     also scores the output with the expert SyncNet (:class:`SyncConfidence`).  See the module
     docstring for the steps and :func:`face_boxes` for ``pads``/``detector``/``detect_every``/``policy``.
+
+    As ``inference.py``'s options: ``resize_factor`` (int) downscales every frame first, ``rotate``
+    turns it 90° clockwise, ``crop`` (top, bottom, left, right; -1 as bottom/right: the edge) cuts it
+    (:class:`FrameEdits`; the output has the edited size); ``box`` (top, bottom, left, right, in the
+    edited frame) is the face crop of every frame, and no detector is loaded.
     """
     from .audio import wav2lip_mel_windows, wav2lip_melspectrogram
     from .pipelines.mux import UNTRAINED_MARK, write_mp4
@@ -468,10 +612,13 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
         raise BadInputError("policy", f"unknown policy {policy!r}", f"Use one of {POLICIES}")
     count(detect_every, "detect_every", hi=10000)
     count(smooth_window, "smooth_window", hi=1000)
+    upsample = check_upsample(upsample)
+    _check_edit_args(box, resize_factor, crop, rotate)
     clock, dev = _Clock(), pick_device(device)
     dst = _check_out(out, overwrite, (face, audio))
     with clock("load"):
-        src = _open_face(face, fps)
+        src, edits = _edited_source(face, fps, resize_factor, rotate, crop)
+        fixed = None if box is None else _region(box, "box", *edits.size, min_side=2)
         wav, sr, mono = _open_audio(audio)
         model, desc, caveat = load_generator(weights, device=dev, allow_untrained=allow_untrained)
     with clock("mel"):
@@ -483,9 +630,10 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
     runner = BatchRunner(model, batch_size or (128 if dev.startswith("cuda") else 16), dev, fp16)
     n_used = min(src.n, n_out)
     with clock.exclusive("detect"):
-        track = face_boxes(clock.timed("decode", src.frames(1 if src.static else n_used)), pads=pads,
-                           detector=detector, detect_every=detect_every, policy=policy,
-                           smooth_window=smooth_window, upsample=upsample, source=src.name)
+        track = fixed_boxes(fixed, 1 if src.static else n_used, edits) if fixed is not None else face_boxes(
+            clock.timed("decode", src.frames(1 if src.static else n_used)), pads=pads, detector=detector,
+            detect_every=detect_every, policy=policy, smooth_window=smooth_window, upsample=upsample,
+            source=src.name)
     keep: dict[str, list[np.ndarray]] = {"in": [], "out": []} if keep_crops else {"out": []}
     skip = set(track.missing) if policy == "skip" else set()
     with clock.exclusive("encode"):
@@ -504,7 +652,17 @@ def lipsync(face: str | os.PathLike | np.ndarray, audio: Any, out: str | os.Path
         frame_index=np.arange(n_out) % len(track), boxes=track, mel_windows=mels[:, 0].numpy(), weights=desc,
         device=dev, fp16=fp16, batch_size=runner.batch_size, timings=clock.t,
         caveat=" ".join(caveats) or None, sync=score, skipped=tuple(sorted(skip)),
-        crops_in=np.concatenate(keep["in"]) if keep_crops else None, crops_out=faces_out if keep_crops else None)
+        crops_in=np.concatenate(keep["in"]) if keep_crops else None, crops_out=faces_out if keep_crops else None,
+        edits=edits, box=fixed, upsample=upsample, smooth_window=smooth_window)
+
+
+def _edited_source(face: str | os.PathLike | np.ndarray, fps: float, resize_factor: int, rotate: bool,
+                   crop: Region | None) -> tuple[_Source | _Edited, FrameEdits]:
+    """The face source, wrapped so that its frames come out edited (when any edit was asked for)."""
+    src = _open_face(face, fps)
+    h, w = src.first().shape[:2]
+    edits = frame_edits((w, h), resize_factor=resize_factor, rotate=rotate, crop=crop)
+    return (_Edited(src, edits) if edits.active else src), edits
 
 
 def _score(faces: np.ndarray, mels: np.ndarray, fps: float, weights: Weights, device: str,

@@ -5,6 +5,13 @@
     thg lipsync --face clip.mp4 --audio a.wav --out o.mp4 --weights ~/ckpt/wav2lip_gan.pth --device cuda --fp16
     thg lipsync --face clip.mp4 --audio a.wav --out o.mp4 --detect-every 5 --policy interpolate
     thg lipsync --face portrait.jpg --audio hello.wav --out mini.mp4 --model mini   # offline, small
+    thg lipsync --face phone.mp4 --audio a.wav --out o.mp4 --resize-factor 2 --rotate --box 40 300 60 260
+
+Wav2Lip ``inference.py``'s frame options work the same way, in its order: ``--resize_factor N``
+downscales every frame by N, ``--rotate`` turns it 90° clockwise, ``--crop TOP BOTTOM LEFT RIGHT``
+cuts it (-1 as BOTTOM/RIGHT: the frame's edge); the output has the edited size.  ``--box TOP BOTTOM
+LEFT RIGHT`` (in the edited frame) is the face crop of every frame: no detector runs (for faces the
+detector misses; the face must stay in it).  ``--nosmooth`` is ``--smooth 1``.
 
 ``--model mini`` runs the small model of the training chapter (trained on THG-Synth faces only, in
 minutes on a CPU; labelled as such in the summary and the MP4's comment tag), for when the
@@ -53,8 +60,21 @@ def add_lipsync_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                    help="detect every N frames, track in between")
     p.add_argument("--policy", default="raise", choices=["raise", "interpolate", "skip"],
                    help="frames without a face: stop (default), interpolate the box, or leave untouched")
-    p.add_argument("--smooth", type=cli_type(lo=1, hi=1000, integer=True), default=5,
-                   help="box smoothing window in frames (1 = off)")
+    smooth = p.add_mutually_exclusive_group()
+    smooth.add_argument("--smooth", type=cli_type(lo=1, hi=1000, integer=True), default=5,
+                        help="box smoothing window in frames (1 = off)")
+    smooth.add_argument("--nosmooth", dest="smooth", action="store_const", const=1,
+                        help="no temporal smoothing of the boxes (inference.py's flag; = --smooth 1)")
+    p.add_argument("--upsample", type=_upsample, default="auto", metavar="{auto,0,1,2,3}",
+                   help="dlib detector image doublings (default auto: chosen from the frame size)")
+    region = {"type": int, "nargs": 4, "metavar": ("TOP", "BOTTOM", "LEFT", "RIGHT")}
+    p.add_argument("--box", default=None, help="fixed face box in every frame, no detection "
+                   "(-1 -1 -1 -1: none, as inference.py)", **region)
+    p.add_argument("--resize-factor", "--resize_factor", dest="resize_factor",
+                   type=cli_type(lo=1, hi=1024, integer=True), default=1, help="downscale the frames by this integer factor first (default 1)")
+    p.add_argument("--crop", default=None, help="crop the (resized, rotated) frames; -1 as BOTTOM/RIGHT: the edge",
+                   **region)
+    p.add_argument("--rotate", action="store_true", help="rotate the frames 90° clockwise (phone videos)")
     p.add_argument("--length", default="audio", choices=["audio", "wav2lip"],
                    help="output frames: cover the audio (default) or inference.py's count")
     p.add_argument("--no-sync", action="store_true", help="skip the expert SyncNet confidence")
@@ -66,12 +86,21 @@ def add_lipsync_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     return p
 
 
+def _upsample(text: str) -> str | int:
+    """``--upsample``: ``auto`` or 0-3."""
+    if text == "auto" or text in ("0", "1", "2", "3"):
+        return text if text == "auto" else int(text)
+    raise argparse.ArgumentTypeError(f"got {text!r}: use auto, 0, 1, 2 or 3")
+
+
 #: Library parameter -> the ``thg lipsync`` option that sets it (error messages are written in these).
 CLI_FLAGS = {"face": "--face", "audio": "--audio", "out": "--out", "weights": "--weights",
              "allow_untrained": "--allow-untrained", "device": "--device", "fp16": "--fp16",
              "batch_size": "--batch-size", "fps": "--fps", "pads": "--pads", "detector": "--detector",
              "detect_every": "--detect-every", "policy": "--policy", "smooth_window": "--smooth",
-             "length": "--length", "expert_weights": "--expert-weights", "overwrite": "--overwrite"}
+             "length": "--length", "expert_weights": "--expert-weights", "overwrite": "--overwrite",
+             "upsample": "--upsample", "box": "--box", "resize_factor": "--resize-factor", "crop": "--crop",
+             "rotate": "--rotate"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
         result = lipsync(args.face, args.audio, args.out, weights="mini" if mini else args.weights, allow_untrained=args.allow_untrained,
                          device=args.device, fp16=args.fp16, batch_size=args.batch_size, fps=args.fps,
                          pads=tuple(args.pads), detector=args.detector, detect_every=args.detect_every,
-                         policy=args.policy, smooth_window=args.smooth, length=args.length,
+                         policy=args.policy, smooth_window=args.smooth, upsample=args.upsample,
+                         box=None if args.box in (None, [-1] * 4) else tuple(args.box),
+                         resize_factor=args.resize_factor, crop=None if args.crop is None else tuple(args.crop),
+                         rotate=args.rotate, length=args.length,
                          sync=not args.no_sync, expert_weights=expert, overwrite=args.overwrite,
                          progress=not args.quiet)
     print(result.summary())

@@ -89,6 +89,9 @@ class DlibHOG:
     """
 
     name = "dlib-hog"
+    #: Scale between pyramid levels (``scan_fhog_pyramid<pyramid_down<6>>``); ``upsample=k`` first doubles
+    #: the image k times, so with ``upsample=1`` level j is the image scaled by ``2 · (5/6)^j``.
+    pyramid_step = 5 / 6
 
     def __init__(self, min_score: float = 0.5) -> None:
         self.min_score = min_score
@@ -103,6 +106,9 @@ class DlibMMOD:
     """dlib's MMOD CNN face detector: more robust to pose than HOG, ~100x slower on a CPU."""
 
     name = "dlib-mmod"
+    # No ``pyramid_step``: ``upsample="auto"`` runs upsample=1 here. The fast coarse-levels pass was 15x
+    # faster on Grace Hopper at 844², but its box matched upsample=1's with IoU 0.70 only (MMOD keeps the
+    # finer-level detection that the coarse pass never scans).
 
     def __init__(self, min_score: float = -math.inf) -> None:
         self.min_score = min_score
