@@ -124,6 +124,68 @@ def test_generic_fetch_names_path_and_a_caller_can_name_its_own_argument() -> No
     assert bad.value.what == "weights"
 
 
+def test_vgg19_and_perceptual_loss_errors_name_weights_not_path() -> None:
+    from thglib.losses.perceptual import PerceptualLoss, VGG19Features
+
+    for build in (VGG19Features, PerceptualLoss):
+        with pytest.raises(WeightsUnavailable) as e:
+            build()
+        msg = str(e.value)
+        assert "`weights=`" in msg and "path=" not in msg and "allow_untrained=True" in msg and e.value.arg == "weights"
+    with pytest.raises(BadInputError) as bad:
+        VGG19Features(weights=Path("/nonexistent/vgg19-dcbb9e9d.pth"))
+    assert bad.value.what == "weights"
+
+
+def test_identity_loss_error_names_embedder() -> None:
+    from thglib.losses.identity import IdentityLoss
+
+    with pytest.raises(WeightsUnavailable) as e:
+        IdentityLoss()
+    assert "embedder=" in str(e.value) and "path=" not in str(e.value) and e.value.arg == "embedder"
+
+
+def test_hf_recogniser_error_names_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from thglib.metrics.transcript import hf_recogniser
+
+    def offline_pipeline(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co' to load this model")
+
+    monkeypatch.setitem(sys.modules, "transformers", types.SimpleNamespace(pipeline=offline_pipeline))
+    with pytest.raises(WeightsUnavailable) as e:
+        hf_recogniser("openai/whisper-tiny")
+    msg = str(e.value)
+    assert "`model=` argument of hf_recogniser" in msg and "path=" not in msg and e.value.arg == "model"
+    assert "couldn't connect" in msg and "huggingface.co/openai/whisper-tiny" in msg
+
+
+def test_mini_checkpoint_and_iqa_errors_say_what_to_pass_instead(tmp_path: Path, monkeypatch) -> None:
+    from thglib.metrics import iqa
+    from thglib.models import mini_lipsync
+
+    monkeypatch.setattr(mini_lipsync, "_REPO_MODELS", tmp_path / "no_models")   # as an install without data/
+    with pytest.raises(WeightsUnavailable) as e:
+        mini_lipsync.mini_checkpoint("expert")
+    msg = str(e.value)
+    assert "load_mini(path, kind)" in msg and "data/models/mini_lipsync_expert.safetensors" in msg
+    assert "pass its location with" not in msg
+    with pytest.raises(WeightsUnavailable) as e:
+        iqa.load_iqa("musiq", device="cpu")   # the iqa metrics take no weights argument at all
+    msg = str(e.value)
+    assert "path=" not in msg and "take no weights argument" in msg and "at that path, or go online" in msg
+
+
+def test_lse_without_syncnet_weights_names_scorer() -> None:
+    frames = _frames(16, 48, seed=2)
+    t = np.arange(int(16 / 25 * 16000)) / 16000
+    with pytest.raises(WeightsUnavailable) as e:
+        sync.lse(frames, (0.4 * np.sin(2 * np.pi * 180 * t)).astype(np.float32))
+    assert e.value.arg == "scorer" and "scorer=load_scorer('syncnet_v2', path=PATH)" in str(e.value)
+
+
 # ------------------------------------------------------------------------------- warnings reach you
 def test_silent_audio_warning_is_kept_on_the_lse_result() -> None:
     frames = _frames(16, 48, seed=2)

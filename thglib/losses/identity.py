@@ -76,7 +76,7 @@ class IdentityLoss(nn.Module):
         if crop not in ("psp", None):
             raise BadInputError("crop", f"unknown crop {crop!r}", "Use 'psp' (256² faces) or None (112² faces)")
         if embedder is None and not allow_untrained:
-            err = WeightsUnavailable("arcface_ir_se50", None, cache_dir() / "model_ir_se50.pth")
+            err = WeightsUnavailable("arcface_ir_se50", None, cache_dir() / "model_ir_se50.pth", arg="embedder")
             err.args = ("no face embedder given, and no torch ArcFace checkpoint has an official URL "
                         f"that thglib could download. {_FIX}",)
             raise err

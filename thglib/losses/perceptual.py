@@ -55,9 +55,9 @@ def vgg19_weights_file(weights: str | Path | None = None) -> Path:
     from ..weights import fetch
 
     hub = Path(torch.hub.get_dir()) / "checkpoints" / _VGG19_FILE
-    if weights is not None or hub.is_file():
-        return fetch("vgg19", path=weights if weights is not None else hub)
-    return fetch("vgg19")
+    if weights is not None or hub.is_file():  # errors name the caller's argument, weights= (not fetch's path=)
+        return fetch("vgg19", path=weights if weights is not None else hub, arg="weights")
+    return fetch("vgg19", arg="weights")
 
 
 def _vgg19_trunk() -> nn.Sequential:
@@ -95,9 +95,10 @@ class VGG19Features(nn.Module):
         else:
             try:
                 path = vgg19_weights_file(weights)
-            except WeightsUnavailable:
+            except WeightsUnavailable as e:
                 if not allow_untrained:
-                    raise
+                    more = ", or pass allow_untrained=True for a labelled seeded stand-in"
+                    raise e.for_arg("weights", more) from None
                 self._seeded_init(seed)
                 self.label, self.caveat = f"VGG19 (untrained, seeded stand-in, seed {seed})", UNTRAINED_CAVEAT
             else:

