@@ -359,7 +359,7 @@ def _no_reference(c: _Clip, gen: _Decoded, audio: np.ndarray | None, sr: int, tr
             use_file = _lse_from_file(c, gen.native_fps)
             src = c.job.gen if use_file else gen.frames
             return sync.lse(src, None if use_file else audio, sample_rate=sr, fps=gen.fps,
-                            scorer=_scorer(c.proto.sync_scorer), protocol=c.proto)
+                            scorer=_scorer(c.proto.sync_scorer), protocol=c.proto, device=c.cfg.device)
         put_lse(c, c.run("lse", lse))
     if "cpbd" in m:
         c.put("cpbd", c.run("cpbd", lambda: sharpness.cpbd(gen.frames, workers=1, progress=False)))

@@ -217,14 +217,14 @@ def _lse(c: _Clip, gen_path: str, fps: float | None, native_fps: float, audio: n
         first.run()
         put_lse(c, c.run("lse", lambda: sync.lse_stream(
             sync.sync_chunks(ch[..., ::-1] for ch in iter_jpeg_roundtrip_file(gen_path, first.chunk)),
-            pcm16_of_file(gen_path), scorer=scorer, jpeg=True, source=gen_path, protocol=p)))
+            pcm16_of_file(gen_path), scorer=scorer, jpeg=True, source=gen_path, protocol=p, device=c.cfg.device)))
         return
     pcm = sync.pcm16(audio, sr)
     kw = p.sync_kwargs()
     if kw["crop"] == "none":
         put_lse(c, first.run("lse", lambda it: sync.lse_stream(
             sync.sync_chunks(it, jpeg_roundtrip=kw["jpeg_roundtrip"]), pcm, scorer=scorer, jpeg=kw["jpeg_roundtrip"],
-            source=f"{gen_path} (streamed)", protocol=p)))
+            source=f"{gen_path} (streamed)", protocol=p, device=c.cfg.device)))
         return
     first.run()
     boxes = _Pass(c, gen_path, fps, first.chunk).run("lse", lambda it: sync.face_track_chunks(it, every=kw["every"],
@@ -237,7 +237,8 @@ def _lse(c: _Clip, gen_path: str, fps: float | None, native_fps: float, audio: n
     how = sync.track_description(f"{get_detector(kw['backend']).name} detector every {kw['every']} frame(s)")
     put_lse(c, _Pass(c, gen_path, fps, first.chunk).run("lse", lambda it: sync.lse_stream(
         sync.sync_chunks(it, crop="track", jpeg_roundtrip=kw["jpeg_roundtrip"], track=track), pcm, scorer=scorer,
-        crop=how, jpeg=kw["jpeg_roundtrip"], source=f"{gen_path} (streamed)", protocol=p)))
+        crop=how, jpeg=kw["jpeg_roundtrip"], source=f"{gen_path} (streamed)", protocol=p,
+        device=c.cfg.device)))
 
 
 def _audio(c: _Clip, info: Any) -> tuple[np.ndarray | None, int]:
