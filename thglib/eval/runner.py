@@ -320,6 +320,15 @@ _TRACKS: dict[tuple, Any] = {}  # landmark tracks of whole clips by content: a r
 _TRACKS_SIZE, _TRACKS_LOCK = 64, threading.Lock()
 
 
+def forget_cached() -> None:
+    """Empty this process's memos of landmark tracks and face embeddings (timing runs start cold)."""
+    from ..metrics.identity import forget_embeddings
+
+    with _TRACKS_LOCK:
+        _TRACKS.clear()
+    forget_embeddings()
+
+
 def _track(frames: Any, proto: EvalProtocol, source: str) -> Any:
     """The clip's landmark track under ``proto``; kept for the last 64 whole clips by content (BLAKE2b of the
     pixels and every setting), so a reference paired with many generated clips is tracked once per process."""

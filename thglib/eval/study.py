@@ -160,13 +160,14 @@ def metric_study(n_clips: int = 10, severities: int = 4, degradations: Sequence[
     References are saved by :func:`~thglib.synth.save_clip`, every generated clip at CRF :data:`GEN_CRF`.
     Each condition (a degradation at a severity, or a control) is one :func:`~thglib.eval.evaluate` run
     of ``metrics`` (default: all) under ``protocol`` (default :func:`study_protocol`). Metric rows: median
-    seconds per clip of each metric alone on ``cost_clips`` clean clips. ``work``: where clips and
+    seconds per clip of each metric alone, and of all together (``all``), on ``cost_clips`` clean clips, each
+    run cold (the landmark-track and face-descriptor memos emptied first). ``work``: where clips and
     reports go (default: a temporary folder, removed).
     """
     from .. import synth
     from ..validate import count
     from .api import resolve_metrics
-    from .runner import METRICS
+    from .runner import METRICS, forget_cached
 
     names_ = _check(n_clips, severities, degradations)
     metrics = None if metrics is None else list(resolve_metrics(metrics))
@@ -185,7 +186,6 @@ def metric_study(n_clips: int = 10, severities: int = 4, degradations: Sequence[
             synth.save_clip(clips[-1], root / "ref" / f"c{i:02d}", overwrite=True)
         conditions = [(c, 0, 0.0) for c in CONTROLS] + [(d, k + 1, s) for d in names_
                                                         for k, s in enumerate(_strengths(d, severities))]
-        elapsed = []
         for deg, sev, s in conditions:
             folder, pairs, t1 = root / "gen" / f"{deg}_{sev}", [], time.perf_counter()
             for i, clip in enumerate(clips):
@@ -195,20 +195,22 @@ def metric_study(n_clips: int = 10, severities: int = 4, degradations: Sequence[
             t2 = time.perf_counter()
             run = _evaluate(pairs, root / "eval" / f"{deg}_{sev}", protocol, metrics)
             rows += _rows(run, (deg, sev, s), names)
-            elapsed += [r["elapsed_s"] for r in run.reports]
             say(f"{deg} severity {sev} (strength {s:g}): made in {t2 - t1:.1f} s, "
                 f"evaluated in {time.perf_counter() - t2:.1f} s")
         df = pd.DataFrame(rows, columns=COLUMNS)
         never = set(df["metric"]) - set(df.loc[df["value"].notna(), "metric"])
         rows = [r for r in rows if r["metric"] not in never]  # kept once, as a metric row with the reason
-        rows.append({"kind": "metric", "degradation": "", "severity": 0, "strength": 0.0, "clip": "", "metric": "all",
-                     "value": float(np.median(elapsed)), "higher_is_better": None,
-                     "note": f"every metric in one thg eval run ({protocol}; shared decoding and landmarks)"})
         clean = [(f"c{i:02d}", root / "gen" / "clean_0" / f"c{i:02d}", root / "ref" / f"c{i:02d}")
                  for i in range(cost_clips)]
-        for m in (METRICS if metrics is None else metrics) if cost_clips else ():
-            run = _evaluate(clean, root / "cost" / m, protocol, [m])
+        for m in ("all", *(METRICS if metrics is None else metrics)) if cost_clips else ():
+            forget_cached()  # cold: no landmark track or face descriptor remembered from the grid
+            run = _evaluate(clean, root / "cost" / m, protocol, metrics if m == "all" else [m])
             sec = float(np.median([r["elapsed_s"] for r in run.reports]))
+            if m == "all":
+                rows.append({"kind": "metric", "degradation": "", "severity": 0, "strength": 0.0, "clip": "",
+                             "metric": "all", "value": sec, "higher_is_better": None,
+                             "note": f"every metric in one thg eval run ({protocol}; shared decoding and landmarks)"})
+                continue
             for k in (("lse_d", "lse_c", "av_offset") if m == "lse" else (m,)):
                 have = df[(df["metric"] == k) & df["value"].notna()]
                 why = df.loc[(df["metric"] == k) & (df["note"] != ""), "note"]
