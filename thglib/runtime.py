@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
-__all__ = ["device", "env_flag", "is_smoke", "in_colab", "offline", "network_available", "describe", "progress"]
+__all__ = ["device", "env_flag", "is_smoke", "in_colab", "offline", "network_available", "describe", "progress",
+           "attributes"]
 
 
 def device(choice: str = "auto") -> str:
@@ -96,3 +100,16 @@ def progress(*, total: int | None, desc: str, unit: str = "it", show: bool = Tru
 
     return tqdm(total=total, desc=desc, unit=unit, disable=not show or env_flag("THG_HEADLESS"), **kw)
 
+
+@contextmanager
+def attributes(changes: Sequence[tuple[Any, str, Any]]) -> Iterator[None]:
+    """Set each ``(object, attribute, value)`` for the duration of the block; the old values are restored
+    afterwards, in reverse order, even when the block raises (process-wide switches: torch flags, patches)."""
+    old = [(obj, name, getattr(obj, name)) for obj, name, _ in changes]
+    try:
+        for obj, name, value in changes:
+            setattr(obj, name, value)
+        yield
+    finally:
+        for obj, name, value in reversed(old):
+            setattr(obj, name, value)

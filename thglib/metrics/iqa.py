@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import BackendUnavailable, BadInputError, WeightsUnavailable
+from ..runtime import attributes
 from .card import MetricResult, ProtocolCard
 from .inputs import Frames, as_frames
 
@@ -138,14 +139,8 @@ def _no_downloads(cache: Path) -> Iterator[None]:
         if hasattr(topiq, "create_swin"):
             swin = topiq.create_swin
             patches.append((topiq, "create_swin", lambda name, **kw: swin(name, **{**kw, "pretrained": False})))
-    old = [(m, a, getattr(m, a)) for m, a, _ in patches]
-    try:
-        for m, a, v in patches:
-            setattr(m, a, v)
+    with attributes(patches):
         yield
-    finally:
-        for m, a, v in reversed(old):
-            setattr(m, a, v)
 
 
 def _check_loaded(net: Any, checkpoint: Path, spec: IQASpec) -> None:

@@ -50,6 +50,7 @@ from torch import nn
 
 from ..errors import BadInputError, MediaError, NoFaceError
 from ..io.jpeg import ffmpeg_version, jpeg_roundtrip_file, jpeg_roundtrip_frames, pcm16_of_file, raw_bgr_frames
+from ..runtime import attributes
 from .card import UNTRAINED_TAG, MetricResult, ProtocolCard
 from .protocols import EvalProtocol, get_protocol
 
@@ -637,14 +638,8 @@ def exact_float32() -> Iterator[None]:
     mods = (torch.backends.cuda.matmul, getattr(torch.backends.cudnn, "conv", None))
     flags = [(m, "fp32_precision", "ieee") for m in mods if m is not None and hasattr(m, "fp32_precision")]
     flags = flags or [(torch.backends.cuda.matmul, "allow_tf32", False), (torch.backends.cudnn, "allow_tf32", False)]
-    old = [(m, a, getattr(m, a)) for m, a, _ in flags]
-    try:
-        for m, a, v in flags:
-            setattr(m, a, v)
+    with attributes(flags):
         yield
-    finally:
-        for m, a, v in reversed(old):
-            setattr(m, a, v)
 
 
 def _device(device: str) -> str:
