@@ -562,6 +562,9 @@ def test_landmarks_and_identity_hints_name_their_own_options():
     with pytest.raises(NoFaceError) as e:
         face.landmarks(blank, backend="dlib")
     says(e, "upsample=2", "detector='dlib-mmod'", "box=", never=("policy", "backend='dlib-mmod'"))
+    with pytest.raises(NoFaceError) as e:  # the automatic upsampling reaches the same hint (it compared ints)
+        face.landmarks(blank, backend="dlib", upsample="auto")
+    says(e, "upsample=2", "detector='dlib-mmod'", "box=")
     with pytest.raises(NoFaceError) as e:
         face.identity_embedding(blank, backend="dlib")
     says(e, "points=thglib.face.landmarks(image, upsample=2)", never=("policy",))

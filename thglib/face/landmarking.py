@@ -40,14 +40,14 @@ def paired_detector(landmark_backend: str, detector: str = "auto") -> str:
 
 
 def landmarks(image: np.ndarray, box: FaceBox | object | None = None, backend: str = "auto",
-              detector: str = "auto", upsample: int = 1) -> Landmarks:
+              detector: str = "auto", upsample: int | str = 1) -> Landmarks:
     """The 68 landmarks of the face in ``box`` (default: the largest face :func:`detect_face` finds).
 
     ``box`` may be a :class:`FaceBox` or any ``[x0, y0, x1, y1]``. The detector defaults to the
     one the landmark model was trained with (:func:`paired_detector`).
     """
     from ..errors import NoFaceError
-    from .detection import NO_FACE_FIX, NO_FACE_FIX_UPSAMPLED
+    from .detection import no_face_fix
 
     img = as_rgb_uint8(image)
     model = get_landmarker(backend)
@@ -55,9 +55,8 @@ def landmarks(image: np.ndarray, box: FaceBox | object | None = None, backend: s
         try:
             box = detect_face(img, backend=paired_detector(model.name, detector), upsample=upsample)
         except NoFaceError as e:
-            fix = NO_FACE_FIX if upsample < 2 else NO_FACE_FIX_UPSAMPLED
-            raise NoFaceError(None, e.what, fix.format(upsample="upsample=2", detector="detector='dlib-mmod'")
-                              + ", or pass the face's box= yourself") from None
+            fix = no_face_fix(upsample, "upsample=2", "detector='dlib-mmod'")
+            raise NoFaceError(None, e.what, fix + ", or pass the face's box= yourself") from None
     face = FaceBox.from_array(box)
     h, w = img.shape[:2]
     inside = face.clipped(h, w).area
