@@ -180,6 +180,10 @@ def test_a_reference_scored_twice_is_tracked_once_and_html_can_be_skipped(data, 
     runner.forget_cached()  # timing runs start cold
     evaluate(data / "gen" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "d", **kw)
     assert calls.count("reference") == 2
+    page = evaluate(data / "gen" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "d", **{**kw, "html": True}).html
+    assert page.exists()
+    evaluate(data / "gen" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "d", **kw)
+    assert not page.exists()  # no page from an earlier run beside this run's summary
 
 
 def test_bad_arguments_are_named(data, tmp_path):

@@ -64,6 +64,8 @@ def test_evidence_rules() -> None:
     assert sync.evidence(0.1, 3, 15, replace(sc, min_confidence=None))[0] == "ok"   # no level: edge rule only
     assert sync.evidence(9.0, 0, 15, sc, silent="silent audio")[0] == "weak"
     assert sync.evidence(9.0, 0, 15, sync.load_scorer("syncnet_v2_fill"))[0] == "untrained"
+    ev, why = sync.evidence(1.0, 0, 15, sc, crop="none")  # the level was fitted on track crops only
+    assert ev == "ok" and "no level calibrated for whole frames" in why
     assert sync.load_scorer("thgsynth_expert").min_confidence == sync.EXPERT_MIN_CONFIDENCE
 
 
@@ -158,3 +160,11 @@ def test_scoring_runs_with_tf32_off_and_restores_the_flags(clip) -> None:
     off = ["ieee", "ieee"] if isinstance(before[0], str) else [False, False]
     assert rec.seen and all(s == off for s in rec.seen), rec.seen
     assert _flags() == before
+
+
+def test_silent_audio_warns_with_an_untrained_scorer_too(clip) -> None:
+    quiet = replace(clip, audio=np.zeros_like(clip.audio))
+    with pytest.warns(UserWarning, match="silent"):
+        r = sync.lse(quiet, scorer="syncnet_v2_fill", crop="none")
+    assert r.evidence == "untrained" and r.lse_c.extra["silent_audio"]
+    assert len(r.lse_c.extra["warnings"]) == 1 and "silent" in r.lse_c.extra["warnings"][0]

@@ -7,7 +7,8 @@ https://github.com/Rudrabha/Wav2Lip (``face_detect``, ``datagen``, ``main``):
 0. optional frame edits, in ``inference.py``'s order (:class:`FrameEdits`): downscale by
    ``resize_factor`` (``--resize_factor``), rotate 90° clockwise (``--rotate``), crop to
    ``crop = (top, bottom, left, right)`` (``--crop``; -1 for bottom/right: the full extent); the
-   output has the edited frames' size;
+   output has the edited frames' size. Unlike ``inference.py``, which edits video frames only, a still
+   image is edited too;
 1. face box per frame (:func:`face_boxes`): detector box, truncated to ints, padded by
    ``pads = (top, bottom, left, right)`` and clipped to the frame, then averaged over 5 frames
    (``smooth_window=1``: ``--nosmooth``); or, with ``box = (top, bottom, left, right)``
@@ -319,8 +320,10 @@ def _region(value: object, name: str, width: int, height: int, min_side: int, op
         end = " (-1 as bottom/right: the frame's edge)" if open_end else ""
         raise BadInputError(name, f"{value!r} is not a region of at least {min_side}x{min_side} px inside the "
                             f"{width}x{height} frame", f"Pass 4 ints (top, bottom, left, right){end} with 0 <= top "
-                            f"< bottom <= {height} and 0 <= left < right <= {width}, in pixels of the frame after "
-                            "resize_factor, rotate and crop (inference.py's order)")
+                            f"<= bottom - {min_side}, bottom <= {height}, 0 <= left <= right - {min_side} and right <= "
+                            f"{width}, in pixels of the frame "
+                            f"{'after resize_factor and rotate' if open_end else 'after resize_factor, rotate and crop'} "
+                            "(inference.py's order)")
     return tuple(r)  # type: ignore[return-value]
 
 

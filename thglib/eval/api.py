@@ -115,5 +115,7 @@ def evaluate(gen: str | Path, ref: str | Path | None = None, audio: str | Path |
     summary = summarise(reports, set_results, set_errors, meta)
     csv_path = append_csv(out_dir / "results.csv", [clip_row(r, run_id, finished, proto.name) for r in reports])
     write_summary(out_dir, summary)
+    if not html:  # never leave a page from an earlier run beside this run's summary
+        (out_dir / "report.html").unlink(missing_ok=True)
     page = write_html(out_dir, summary, reports) if html else None
     return EvalRun(out_dir, summary, reports, csv_path, page)

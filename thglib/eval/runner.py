@@ -331,7 +331,8 @@ def forget_cached() -> None:
 
 def _track(frames: Any, proto: EvalProtocol, source: str) -> Any:
     """The clip's landmark track under ``proto``; kept for the last 64 whole clips by content (BLAKE2b of the
-    pixels and every setting), so a reference paired with many generated clips is tracked once per process."""
+    pixels and every setting), so a reference paired with many generated clips is tracked once per process.
+    Warnings raised while tracking are not raised again on a remembered track."""
     import copy
 
     from ..face import landmarks_video

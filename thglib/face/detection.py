@@ -6,8 +6,8 @@ the work of ``upsample=0``): a fast pass runs ``upsample=0`` on the image scaled
 the smallest such factor at which a face :data:`AUTO_FACE_FRACTION` of the shorter side still gives a
 box of :data:`AUTO_MIN_BOX` px. dlib's pyramid steps by 5/6, so these scales are levels of the
 ``upsample=1`` pyramid: the fast pass scans its coarse levels only, and finds the same boxes (IoU 0.976
-to 0.990 on the portraits upscaled to 844² and 1080p) 7-15x faster at 844² and 15-18x at 1080p
-(``benchmarks/bench_detect.py`` on a shared 2-core CPU). When it finds no face that large, the full
+to 0.990 on the portraits upscaled to 844² and 1080p) 6.6-15x faster at 844² and 15-18x at 1080p
+(``benchmarks/bench_detect.py``, two runs on a shared 2-core CPU). When it finds no face that large, the full
 ``upsample=1`` pass runs; on images whose shorter side is below ~440 px "auto" *is* ``upsample=1``. Backends that declare no
 ``pyramid_step`` get ``upsample=1``: S3FD (which ignores it) and dlib's MMOD (whose fast-pass box
 matched ``upsample=1``'s with IoU 0.70 only on Grace Hopper at 844², see ``DlibMMOD``).
@@ -55,10 +55,8 @@ def auto_scale(height: int, width: int, step: float = 5 / 6) -> float | None:
     """The fast pass's scale ``s = 2 · step^j`` (largest ``j`` with ``s · AUTO_FACE_FRACTION · min(h, w) >=
     AUTO_MIN_BOX``), or ``None`` when that needs ``s >= 1`` (small image: ``upsample=1`` runs directly)."""
     need = AUTO_MIN_BOX / (AUTO_FACE_FRACTION * min(height, width))
-    if need >= 2 * step ** 4:  # 0.965 for dlib: no level below 1 to start from
-        return None
-    j = math.floor(math.log(need / 2) / math.log(step) + 1e-9)
-    return 2 * step ** j
+    s = 2 * step ** math.floor(math.log(need / 2) / math.log(step) + 1e-9)
+    return None if s >= 1 else s  # s >= 1: no pyramid level below the image itself to start from
 
 
 def _scaled(det: object, img: np.ndarray, s: float) -> list[FaceBox]:

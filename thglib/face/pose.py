@@ -238,13 +238,16 @@ def pose_from_landmarks(landmarks: object, image_size: tuple[int, int], *, focal
     if model_points is None and indices is None:
         idx, points = face_model(model)
     else:
+        if model != "mean6":
+            raise BadInputError("model", f"{model!r} together with model_points/indices",
+                                "Pass either model= or your own model_points= (and indices=), not both")
         idx = list(PNP_LANDMARKS if indices is None else indices)
         points = GENERIC_FACE_3D if model_points is None else np.asarray(model_points, np.float64)
         model = "custom"
     idx = list(idx)
     if points.shape != (len(idx), 3) or len(idx) < 4:
-        raise BadInputError("model_points", f"{points.shape} for {len(idx)} landmark indices",
-                            "Give one 3-D point per index, at least 4")
+        raise BadInputError("model_points/indices", f"{points.shape} model points for {len(idx)} landmark indices",
+                            "Give one 3-D point per landmark index, at least 4")
     if smooth < 0 or (outlier_px is not None and outlier_px <= 0):
         raise BadInputError("smooth/outlier_px", f"need smooth >= 0 and outlier_px > 0, got {smooth}, {outlier_px}",
                             "Pass smooth=0 (off) or a width in frames; outlier_px=None (off) or pixels")

@@ -232,7 +232,7 @@ def beat_align_score(trajectory: object, audio: np.ndarray | None = None, sr: in
                         caveat=caveat, samples=int(beats.size),
                         notes=f"{beats.size} audio beats, {motion.size} kinematic beats, {fps:g} fps; chance "
                               f"{chance:.3f}, 95 % chance interval [{lo:.3f}, {hi:.3f}]"
-                              + ("" if not warned else "; NOT MEANINGFUL (too few beats)"))
+                              + ("" if not warned else f"; NOT MEANINGFUL: {warned[0].split(': ', 1)[1]}"))
     if warned:
         import warnings
 

@@ -607,13 +607,15 @@ def _card(metric: str, scorer: SyncScorer, inputs: SyncInputs, n: int, vshift: i
                f"vs 20 MFCC columns; offsets ±{vshift}; source {inputs.source}" + (f"; {more}" if more else "")))
 
 
-def evidence(lse_c: float, offset: int, vshift: int, scorer: SyncScorer, silent: str = "") -> tuple[str, str]:
+def evidence(lse_c: float, offset: int, vshift: int, scorer: SyncScorer, silent: str = "",
+             crop: Literal["none", "track"] = "track") -> tuple[str, str]:
     """``("ok" | "weak" | "untrained", reason)``: how far a result can be trusted.
 
     Weak when the audio is silent, when the best offset lies on the search edge (``|offset| = vshift``:
     the minimum is at the end of the search, not inside it) or when LSE-C is below the scorer's calibrated
-    ``min_confidence`` (:data:`EXPERT_MIN_CONFIDENCE` for the THG-Synth expert; none for SyncNet v2 here).
-    An untrained scorer measures nothing, whatever the numbers (its results are labelled so already).
+    ``min_confidence`` (:data:`EXPERT_MIN_CONFIDENCE` for the THG-Synth expert, fitted on face-track crops, so
+    applied to ``crop="track"`` inputs only; none for SyncNet v2 here). An untrained scorer measures nothing,
+    whatever the numbers (its results are labelled so already).
     """
     if scorer.tag == UNTRAINED_TAG:
         return "untrained", "untrained scorer: the numbers show mechanics only"
@@ -622,13 +624,15 @@ def evidence(lse_c: float, offset: int, vshift: int, scorer: SyncScorer, silent:
     weak = []
     if abs(offset) == vshift:
         weak.append(f"best offset {offset:+d} on the search edge ±{vshift}")
-    if scorer.min_confidence is not None and lse_c < scorer.min_confidence:
-        weak.append(f"LSE-C {lse_c:.2f} < {scorer.min_confidence:g}, this scorer's calibrated level")
+    level = scorer.min_confidence if crop == "track" else None
+    if level is not None and lse_c < level:
+        weak.append(f"LSE-C {lse_c:.2f} < {level:g}, this scorer's calibrated level")
     if weak:
         return "weak", (f"weak evidence ({', '.join(weak)}): mouth and audio barely agree, or the clip is outside "
                         "the scorer's domain; treat LSE-D/LSE-C and the offset as unreliable")
-    level = "" if scorer.min_confidence is None else f" ≥ {scorer.min_confidence:g}"
-    return "ok", f"LSE-C {lse_c:.2f}{level}, offset {offset:+d} inside ±{vshift}"
+    note = (f" ≥ {level:g}" if level is not None else
+            " (no level calibrated for whole frames: edge rule only)" if scorer.min_confidence is not None else "")
+    return "ok", f"LSE-C {lse_c:.2f}{note}, offset {offset:+d} inside ±{vshift}"
 
 
 @contextmanager
@@ -711,8 +715,8 @@ def _score(sc: SyncScorer, inp: SyncInputs, n_frames: int, lips: Callable[[Any, 
     n = len(windows)
     with exact_float32():
         r = lse_from_distances(offset_distances(lips(eng, n), eng.embed_audio(windows), vshift), vshift)
-    ev, why = evidence(r["lse_c"], r["offset"], vshift, sc, silent)
-    warned = [f"{inp.source}: {why}"] if ev == "weak" else []
+    ev, why = evidence(r["lse_c"], r["offset"], vshift, sc, silent, inp.crop_mode)
+    warned = [f"{inp.source}: {why if ev == 'weak' else silent}"] if ev == "weak" or silent else []
     for w in warned:  # to stderr, and kept on the result
         warnings.warn(w, UserWarning, stacklevel=3)
     ran = device if isinstance(eng, (FusedSyncNetV2, _Windowed)) else "cpu (the scorer's own embed_lips)"

@@ -134,7 +134,7 @@ def rotation_track(n_frames: int, fps: float, rng: np.random.Generator, *, yaw_d
     """Yaw and pitch per frame ``(n_frames, 2)`` degrees: a random walk with standard deviations
     ``(yaw_deg, pitch_deg)`` and correlation time ``smooth_s`` seconds, clipped to ±35° / ±25°."""
     if smooth_s <= 0 or fps <= 0 or yaw_deg < 0 or pitch_deg < 0:
-        raise BadInputError("yaw_deg/pitch_deg/smooth_s", f"got {yaw_deg}, {pitch_deg}, {smooth_s}",
-                            "Use standard deviations >= 0 degrees and a positive smooth_s")
+        raise BadInputError("yaw_deg/pitch_deg/smooth_s/fps", f"got {yaw_deg}, {pitch_deg}, {smooth_s}, {fps}",
+                            "Use standard deviations >= 0 degrees, a positive smooth_s and a positive fps")
     walk = _smooth_noise(rng, n_frames, 2, smooth_s * fps) * np.array([yaw_deg, pitch_deg])
     return np.clip(walk, [-35.0, -25.0], [35.0, 25.0]).astype(np.float32)

@@ -105,7 +105,7 @@ class SynthParams:
                   ("lip_seal", self.lip_seal, isinstance(self.lip_seal, (bool, np.bool_))),
                   ("voices", self.voices, not isinstance(self.voices, str)
                    and all(isinstance(v, str) and v for v in self.voices)),
-                  ("rate_range", self.rate_range, len(tuple(self.rate_range)) == 2
+                  ("rate_range", self.rate_range, isinstance(self.rate_range, (tuple, list)) and len(self.rate_range) == 2
                    and all(within(v, 80, 450, integer=True) for v in self.rate_range)
                    and self.rate_range[0] <= self.rate_range[1]))
         bad = [f"{k}={v}" for k, v, ok in checks if not ok]

@@ -331,8 +331,8 @@ def render_frames(identity: Identity, mouth: np.ndarray, eye_closure: np.ndarray
                   eyelids: bool = False, lip_seal: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Frames ``(T, S, S, 3)`` uint8 and their exact landmarks ``(T, 68, 2)`` float32.
 
-    Landmarks = pose(rotation(expression(neutral; mouth, eye_closure))); head points follow the pose
-    only. ``rotation``, ``eyelids`` and ``lip_seal``: see the module docstring.
+    Landmarks = pose(rotation(expression(neutral; mouth, eye_closure))); head points follow the rotation
+    and the pose. ``rotation``, ``eyelids`` and ``lip_seal``: see the module docstring.
     """
     mesh = mesh or build_mesh(identity)
     dst = frame_meshes(identity, mouth, eye_closure, pose_matrices, rotation)
