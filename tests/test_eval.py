@@ -168,7 +168,7 @@ def test_a_reference_scored_twice_is_tracked_once_and_html_can_be_skipped(data, 
     calls = []
     real = face.landmarks_video
     monkeypatch.setattr(face, "landmarks_video", lambda *a, **k: calls.append(k["source"]) or real(*a, **k))
-    monkeypatch.setattr(runner, "_TRACKS", {})
+    monkeypatch.setattr(runner, "_TRACKS", type(runner._TRACKS)(64))
     kw = dict(protocol=FAST, metrics="lmd", progress=False, html=False)
     a = evaluate(data / "gen" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "a", **kw)
     b = evaluate(data / "ref" / "c0.mp4", data / "ref" / "c0.mp4", out=tmp_path / "b", **kw)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import BadInputError, THGError
 from ..metrics.card import MetricResult, ProtocolCard, library_versions
+from ..memo import ContentMemo
 from ..metrics.protocols import EvalProtocol
 
 __all__ = ["FORMAT", "DYNAMICS", "TRACK_METRICS", "NO_REFERENCE", "FULL_REFERENCE", "SET_LEVEL", "METRICS", "ClipJob", "EvalConfig",
@@ -316,16 +317,14 @@ class _Clip:
             self.metrics[key] = _result(r, notes, self.proto.name)
 
 
-_TRACKS: dict[tuple, Any] = {}  # landmark tracks of whole clips by content: a reference scored many times
-_TRACKS_SIZE, _TRACKS_LOCK = 64, threading.Lock()
+_TRACKS = ContentMemo(64)  # landmark tracks of whole clips by content: a reference scored many times
 
 
 def forget_cached() -> None:
     """Empty this process's memos of landmark tracks and face embeddings (timing runs start cold)."""
     from ..metrics.identity import forget_embeddings
 
-    with _TRACKS_LOCK:
-        _TRACKS.clear()
+    _TRACKS.clear()
     forget_embeddings()
 
 
@@ -343,19 +342,11 @@ def _track(frames: Any, proto: EvalProtocol, source: str) -> Any:
 
     if not isinstance(frames, np.ndarray):  # streamed chunks: seen once
         return run()
-    frames = np.ascontiguousarray(frames)
-    key = (hashlib.blake2b(frames.data, digest_size=16).digest(), frames.shape, frames.dtype.str,
-           proto.detect_every, proto.landmarks, proto.detector, source)
-    with _TRACKS_LOCK:
-        hit = _TRACKS.pop(key, None)
-        if hit is not None:
-            _TRACKS[key] = hit  # most recent last
+    key = ContentMemo.key(frames, proto.detect_every, proto.landmarks, proto.detector, source)
+    hit = _TRACKS.get(key)
     if hit is None:
         hit = run()
-        with _TRACKS_LOCK:
-            _TRACKS[key] = hit
-            while len(_TRACKS) > _TRACKS_SIZE:
-                _TRACKS.pop(next(iter(_TRACKS)))
+        _TRACKS.put(key, hit)
     return copy.deepcopy(hit)
 
 

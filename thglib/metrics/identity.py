@@ -10,14 +10,12 @@ are not comparable (ArcFace's same-person threshold is ~0.3–0.4, dlib's unit v
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from typing import Literal
 
 import numpy as np
 
 from ..errors import BadInputError, NoFaceError
+from ..memo import ContentMemo
 from .card import MetricResult, ProtocolCard
 from .inputs import Frames, as_frames
 
@@ -47,14 +45,12 @@ def encoder_protocol(backend: str) -> tuple[str, str, str]:
     return (*ENCODER_PROTOCOLS[backend], weights)
 
 
-_MEMO: OrderedDict[tuple, tuple[np.ndarray, str] | NoFaceError] = OrderedDict()
-_MEMO_SIZE, _MEMO_LOCK = 4096, threading.Lock()
+_MEMO = ContentMemo(4096)  # (embedding, landmark backend) or the NoFaceError, by image content and backend
 
 
 def forget_embeddings() -> None:
     """Empty :func:`face_embedding`'s memo (so that a timing run starts cold)."""
-    with _MEMO_LOCK:
-        _MEMO.clear()
+    _MEMO.clear()
 
 
 def face_embedding(image: np.ndarray, backend: str) -> tuple[np.ndarray, str]:
@@ -67,22 +63,15 @@ def face_embedding(image: np.ndarray, backend: str) -> tuple[np.ndarray, str]:
     """
     from ..face import identity_embedding, landmarks
 
-    image = np.ascontiguousarray(image)
-    key = (hashlib.blake2b(image.data, digest_size=16).digest(), image.shape, image.dtype.str, backend)
-    with _MEMO_LOCK:
-        hit = _MEMO.get(key, False)
-        if hit is not False:
-            _MEMO.move_to_end(key)
-    if hit is False:
+    key = ContentMemo.key(image, backend)
+    hit = _MEMO.get(key)
+    if hit is None:
         try:
             lm = landmarks(image, backend="dlib" if backend == "dlib" else "auto")
             hit = np.asarray(identity_embedding(image, lm, backend=backend), np.float64), lm.backend
         except NoFaceError as e:
             hit = e.with_traceback(None)
-        with _MEMO_LOCK:
-            _MEMO[key] = hit
-            while len(_MEMO) > _MEMO_SIZE:
-                _MEMO.popitem(last=False)
+        _MEMO.put(key, hit)
     if isinstance(hit, NoFaceError):
         raise hit
     return hit[0].copy(), hit[1]
